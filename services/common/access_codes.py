@@ -1,0 +1,37 @@
+"""Access codes (DESIGN §5): 8 Crockford base32 characters shown as XXXX-XXXX, kept only as an HMAC."""
+import hashlib
+import hmac
+import secrets
+
+CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def generate_access_code():
+    raw = "".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalize_access_code(text):
+    """Case-insensitive, hyphen and spaces optional, Crockford aliases (O→0, I/L→1); None if malformed."""
+    if not isinstance(text, str):
+        return None
+    compact = text.strip().upper().replace("-", "").replace(" ", "").translate(_ALIASES)
+    if len(compact) != CODE_LENGTH or any(char not in CROCKFORD_ALPHABET for char in compact):
+        return None
+    return compact
+
+
+def hash_access_code(secret_key, code):
+    normalized = normalize_access_code(code)
+    if normalized is None:
+        raise ValueError("malformed access code")
+    return hmac.new(secret_key.encode(), normalized.encode(), hashlib.sha256).hexdigest()
+
+
+def access_code_matches(secret_key, code, expected_hash):
+    normalized = normalize_access_code(code)
+    if normalized is None or not expected_hash:
+        return False
+    return hmac.compare_digest(hash_access_code(secret_key, normalized), expected_hash)

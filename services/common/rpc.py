@@ -1,0 +1,57 @@
+"""RPC between services with a timeout: Nameko's in-service RpcProxy would otherwise wait forever."""
+import logging
+
+import eventlet
+from kombu.exceptions import OperationalError
+from nameko.rpc import RpcProxy
+
+from services.common.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class _TimedServiceProxy:
+    def __init__(self, proxy, service_name, timeout):
+        self._proxy = proxy
+        self._service_name = service_name
+        self._timeout = timeout
+
+    def __getattr__(self, method_name):
+        method = getattr(self._proxy, method_name)
+
+        def call(*args, **kwargs):
+            return call_with_timeout(self._service_name, self._timeout, method, *args, **kwargs)
+
+        return call
+
+
+def call_with_timeout(service_name, timeout, method, *args, **kwargs):
+    """Call `method`; a timeout or a broken broker becomes `Unavailable` naming the service."""
+    timer = eventlet.Timeout(timeout)
+    try:
+        return method(*args, **kwargs)
+    except eventlet.Timeout as exc:
+        if exc is not timer:
+            raise
+        log.warning("rpc to %s timed out after %ss", service_name, timeout)
+        raise Unavailable(f"layanan {service_name} tidak menjawab")
+    except (OSError, OperationalError) as exc:
+        log.warning("rpc to %s failed: %s", service_name, exc)
+        raise Unavailable(f"layanan {service_name} tidak dapat dihubungi")
+    finally:
+        timer.cancel()
+
+
+class TimedRpc(RpcProxy):
+    """An RpcProxy whose every call gives up after `timeout` seconds (config `RPC_TIMEOUT`)."""
+
+    def __init__(self, target_service, timeout=None, **options):
+        super().__init__(target_service, **options)
+        self.timeout = timeout
+
+    def get_dependency(self, worker_ctx):
+        timeout = self.timeout or float(self.container.config.get("RPC_TIMEOUT", DEFAULT_TIMEOUT))
+        proxy = super().get_dependency(worker_ctx)
+        return _TimedServiceProxy(proxy, self.target_service, timeout)
