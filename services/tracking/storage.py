@@ -1,0 +1,123 @@
+"""Tracking's repository: ID blocks, reports (the read model), timeline entries (each its own outbox)."""
+from datetime import timedelta
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.common.events import now
+from services.common.mongo import Repository
+from services.common.tracking_ids import FIRST_SEQUENCE_NUMBER
+from services.tracking.domain import entry_id
+
+ID_COUNTER = "tracking_sequence"
+
+
+class TrackingRepository(Repository):
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.db.timeline.create_index([("tracking_id", ASCENDING), ("version", ASCENDING)], unique=True)
+        self.db.timeline.create_index([("published", ASCENDING), ("relay_lease_until", ASCENDING)])
+        self.db.reports.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+        self.db.reports.create_index("agency_code")
+
+    def reserve_id_block(self, size):
+        """Atomically reserve `size` sequence numbers; returns the block [start, end)."""
+        before = self.db.counters.find_one_and_update(
+            {"_id": ID_COUNTER},
+            {"$inc": {"allocated": size}},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )
+        start = FIRST_SEQUENCE_NUMBER + (before["allocated"] if before else 0)
+        self.db.id_blocks.insert_one({"start": start, "end": start + size, "reserved_at": now()})
+        return {"start": start, "end": start + size}
+
+    def count_id_blocks(self):
+        return self.db.id_blocks.count_documents({})
+
+    def get_report(self, tracking_id):
+        return self.db.reports.find_one({"_id": tracking_id})
+
+    def insert_report(self, report):
+        try:
+            self.db.reports.insert_one(report)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def insert_entry(self, entry, event):
+        """Claim the entry's version; False if another change took it first."""
+        document = dict(entry, event=event, published=False, relay_lease_until=now())
+        try:
+            self.db.timeline.insert_one(document)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def get_entry(self, tracking_id, version):
+        return self.db.timeline.find_one({"_id": entry_id(tracking_id, version)})
+
+    def delete_entry(self, tracking_id, version):
+        self.db.timeline.delete_one({"_id": entry_id(tracking_id, version)})
+
+    def compare_and_set(self, report, changes):
+        """Apply `changes` only if the report still has the status and version it was read with."""
+        result = self.db.reports.update_one(
+            {"_id": report["_id"], "status": report["status"], "version": report["version"]},
+            {"$set": changes},
+        )
+        return result.modified_count == 1
+
+    def entries(self, tracking_id, up_to_version):
+        return list(
+            self.db.timeline.find(
+                {"tracking_id": tracking_id, "version": {"$lte": up_to_version}}, {"event": 0}
+            ).sort("version", ASCENDING)
+        )
+
+    def mark_entry_published(self, tracking_id, version):
+        self.db.timeline.update_one(
+            {"_id": entry_id(tracking_id, version)}, {"$set": {"published": True, "published_at": now()}}
+        )
+
+    def claim_unpublished_entry(self, grace_seconds, lease_seconds):
+        current = now()
+        return self.db.timeline.find_one_and_update(
+            {
+                "published": False,
+                "at": {"$lt": current - timedelta(seconds=grace_seconds)},
+                "relay_lease_until": {"$lt": current},
+            },
+            {"$set": {"relay_lease_until": current + timedelta(seconds=lease_seconds)}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def count_unpublished(self):
+        return self.db.timeline.count_documents({"published": False})
+
+    def set_due(self, report, due_at, due_version):
+        """Show the newest clock's deadline; an older clock's event arriving late changes nothing."""
+        self.db.reports.update_one(
+            {"_id": report["_id"], "due_version": report["due_version"]},
+            {"$set": {"due_at": due_at, "due_version": due_version}},
+        )
+
+    def count_access_failure(self, tracking_id, window):
+        """Count one wrong access code; returns (failures in the window, window start)."""
+        current = now()
+        record = self.db.access_failures.find_one({"_id": tracking_id})
+        if record is None or record["window_started_at"] <= current - window:
+            self.db.access_failures.update_one(
+                {"_id": tracking_id}, {"$set": {"window_started_at": current, "count": 1}}, upsert=True
+            )
+            return 1, current
+        record = self.db.access_failures.find_one_and_update(
+            {"_id": tracking_id}, {"$inc": {"count": 1}}, return_document=ReturnDocument.AFTER
+        )
+        return record["count"], record["window_started_at"]
+
+    def access_failures(self, tracking_id, window):
+        record = self.db.access_failures.find_one({"_id": tracking_id})
+        if record is None or record["window_started_at"] <= now() - window:
+            return 0, None
+        return record["count"], record["window_started_at"]
