@@ -1,0 +1,155 @@
+"""The one launcher behind `make run` and the end-to-end tests.
+
+`StackSettings` says where everything lives (broker vhost, store, ports, secrets); `prepare` declares
+the bus topology and seeds reference data; `service_processes` lists each service's own process
+(name, command, environment). `make run` hands that list to honcho; the tests start the same
+processes themselves so they can stop one and watch `/health` turn.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from devstack import topology
+from services.routing.seed import seed as seed_reference_data
+from services.common.mongo import open_repository
+from services.routing.storage import RoutingRepository
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "routing", "tracking", "notifications", "sla", "gateway")
+DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "routing": 8002, "tracking": 8003, "notifications": 8004, "sla": 8005}
+
+
+def port_env_var(service):
+    return "LAPOR_HTTP_PORT" if service == "gateway" else f"LAPOR_{service.upper()}_PORT"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class StackSettings:
+    amqp_uri: str
+    mongo_uri: str
+    secret_key: str
+    pii_key: str
+    ports: dict = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    db_prefix: str = ""
+    extra_env: dict = field(default_factory=dict)
+
+    @property
+    def gateway_url(self):
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def environment(self):
+        env = {
+            "LAPOR_AMQP_URI": self.amqp_uri,
+            "LAPOR_MONGO_URI": self.mongo_uri,
+            "LAPOR_DB_PREFIX": self.db_prefix,
+            "LAPOR_SECRET_KEY": self.secret_key,
+            "LAPOR_PII_KEY": self.pii_key,
+            "LAPOR_PUBLIC_URL": self.gateway_url,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        }
+        env.update({port_env_var(name): str(port) for name, port in self.ports.items()})
+        env.update(self.extra_env)
+        return env
+
+
+def prepare(settings, log=print):
+    """Declare the bus topology and seed the reference data; both are idempotent."""
+    bindings = topology.declare(settings.amqp_uri)
+    log(f"bus topology: {len(bindings)} event queues declared, dead-letter policy set")
+    client, repository = open_repository(RoutingRepository, settings.mongo_uri, "lapor_routing", settings.db_prefix)
+    try:
+        counts = seed_reference_data(repository)
+    finally:
+        client.close()
+    log(f"reference data: {counts['provinces']} provinces, {counts['regencies_and_cities']} regencies/cities, "
+        f"{counts['agencies']} agencies")
+    return counts
+
+
+def service_command(service):
+    return [sys.executable, "-m", "services.serve", service]
+
+
+def service_processes(settings, services=SERVICES, port_overrides=None):
+    """[(name, argv, env)] — one process per service; `port_overrides` lets a replica take another port."""
+    base_env = dict(os.environ, **settings.environment())
+    processes = []
+    for name in services:
+        env = dict(base_env)
+        if port_overrides and name in port_overrides:
+            env[port_env_var(name)] = str(port_overrides[name])
+        processes.append((name, service_command(name), env))
+    return processes
+
+
+def wait_until_healthy(gateway_url, timeout=90, process_alive=lambda: True):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if not process_alive():
+            raise RuntimeError("a service exited during start-up; see its output above")
+        try:
+            response = requests.get(f"{gateway_url}/health", timeout=5)
+            last = response.json()
+            if response.status_code == 200:
+                return last
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"LAPOR did not become healthy within {timeout}s; last /health: {last}")
+
+
+class ProcessStack:
+    """The services as child processes, for tests: start, stop one, stop all."""
+
+    def __init__(self, settings, log_dir):
+        self.settings = settings
+        self.log_dir = Path(log_dir)
+        self.processes = {}
+
+    def start(self, services=SERVICES):
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, argv, env in service_processes(self.settings, services):
+            self.start_process(name, argv, env)
+        return self
+
+    def start_process(self, name, argv, env):
+        log_file = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+        log_file.close()
+
+    def all_alive(self):
+        return all(process.poll() is None for process in self.processes.values())
+
+    def stop_process(self, name, timeout=15):
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop(self):
+        for name in list(self.processes):
+            self.stop_process(name)
+
+    def log_tail(self, name, lines=40):
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

@@ -1,0 +1,100 @@
+"""`make run`: bring the whole of LAPOR up on this machine and keep it in the foreground.
+
+RabbitMQ (used, started or installed), the store (nx-27017 under var/store unless LAPOR_MONGO_URI is
+set), the bus topology, the reference data, then the six services under honcho. Ctrl-C stops what
+this started; the data under var/ stays for the next run.
+"""
+import os
+import secrets
+import shlex
+import sys
+import threading
+
+from cryptography.fernet import Fernet
+from honcho.manager import Manager
+
+from devstack import launcher
+from devstack.rabbit import DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq
+from devstack.store import StoreError, StoreServer, ping
+
+VAR = launcher.ROOT / "var"
+SECRETS_FILE = VAR / "secrets.env"
+
+
+def say(message):
+    print(f"[lapor] {message}", flush=True)
+
+
+def local_secrets():
+    """LAPOR_SECRET_KEY / LAPOR_PII_KEY from the environment, else from var/secrets.env (made once)."""
+    stored = {}
+    if SECRETS_FILE.exists():
+        for line in SECRETS_FILE.read_text().splitlines():
+            key, _, value = line.partition("=")
+            stored[key.strip()] = value.strip()
+    if not stored.get("LAPOR_SECRET_KEY") or not stored.get("LAPOR_PII_KEY"):
+        stored = {"LAPOR_SECRET_KEY": secrets.token_urlsafe(32), "LAPOR_PII_KEY": Fernet.generate_key().decode()}
+        VAR.mkdir(exist_ok=True)
+        SECRETS_FILE.write_text("".join(f"{key}={value}\n" for key, value in stored.items()))
+        SECRETS_FILE.chmod(0o600)
+        say(f"generated local secrets in {SECRETS_FILE.relative_to(launcher.ROOT)}")
+    return (os.environ.get("LAPOR_SECRET_KEY") or stored["LAPOR_SECRET_KEY"],
+            os.environ.get("LAPOR_PII_KEY") or stored["LAPOR_PII_KEY"])
+
+
+def start_store():
+    port = int(os.environ.get("LAPOR_STORE_PORT", "27017"))
+    store = StoreServer(VAR / "store", port)
+    if ping(store.uri):
+        raise StoreError(f"something already answers on port {port} (a `make run` still up?); "
+                         "stop it or set LAPOR_STORE_PORT")
+    say(f"starting the store (nx-27017) on port {port}, data in var/store")
+    return store.start()
+
+
+def announce_when_healthy(settings, manager):
+    try:
+        health = launcher.wait_until_healthy(settings.gateway_url, timeout=120)
+    except RuntimeError as exc:
+        say(str(exc))
+        return
+    say(f"all services up: {', '.join(sorted(health['services']))}")
+    say(f"LAPOR is running at {settings.gateway_url}  (health: {settings.gateway_url}/health) — Ctrl-C to stop")
+
+
+def main():
+    amqp_uri = os.environ.get("LAPOR_AMQP_URI", DEFAULT_AMQP_URI)
+    try:
+        ensure_rabbitmq(amqp_uri, log=say)
+        ensure_management(log=say)
+    except RabbitUnavailable as exc:
+        say(f"cannot continue: {exc}")
+        return 1
+    secret_key, pii_key = local_secrets()
+    store = None
+    if not os.environ.get("LAPOR_MONGO_URI"):
+        try:
+            store = start_store()
+        except StoreError as exc:
+            say(f"cannot continue: {exc}")
+            return 1
+    mongo_uri = os.environ.get("LAPOR_MONGO_URI") or store.uri
+    settings = launcher.StackSettings(amqp_uri=amqp_uri, mongo_uri=mongo_uri, secret_key=secret_key, pii_key=pii_key)
+    settings.ports = {name: int(os.environ.get(launcher.port_env_var(name), port))
+                      for name, port in launcher.DEFAULT_PORTS.items()}
+    try:
+        launcher.prepare(settings, log=say)
+        manager = Manager()
+        for name, argv, env in launcher.service_processes(settings):
+            manager.add_process(name, shlex.join(argv), env=env, cwd=str(launcher.ROOT))
+        threading.Thread(target=announce_when_healthy, args=(settings, manager), daemon=True).start()
+        manager.loop()
+        return manager.returncode or 0
+    finally:
+        if store is not None:
+            store.stop()
+            say("store stopped; data kept in var/store")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
