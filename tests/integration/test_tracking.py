@@ -1,0 +1,138 @@
+"""Tracking against the real broker and store: opening cases, the compare-and-set transition, ID blocks."""
+import eventlet
+import pytest
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+
+from services.common.errors import IllegalTransition
+from services.tracking.service import TrackingService
+from services.tracking.storage import TrackingRepository
+from tests.support.factories import make_submitted_event
+from tests.support.recorder import make_recorder
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def tracking(container_factory, service_config):
+    container = container_factory(TrackingService, service_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def repo(open_repo):
+    return open_repo(TrackingRepository, "lapor_tracking")
+
+
+@pytest.fixture
+def recorder(container_factory, service_config):
+    cls = make_recorder(("tracking", "report_updated"))
+    container_factory(cls, service_config).start()
+    return cls
+
+
+def deliver(tracking, service_config, event):
+    dispatch = event_dispatcher(service_config)
+    with entrypoint_waiter(tracking, "on_report_submitted"):
+        dispatch("intake", "report_submitted", event)
+
+
+def dispose(agency_code="KOTA-18.72", **overrides):
+    change = {"kind": "disposed", "to_status": "disposed", "actor": {"role": "national_admin"},
+              "agency_code": agency_code, "agency_name": "Pemerintah Kota Metro"}
+    change.update(overrides)
+    return change
+
+
+def test_opening_a_case_emits_opened_with_the_content(tracking, service_config, repo, recorder):
+    event = make_submitted_event(tracking_id="10000004", agency_code="KOTA-18.72")
+    deliver(tracking, service_config, event)
+
+    report = repo.get_report("10000004")
+    assert (report["status"], report["version"]) == ("received", 1)
+    [entry] = repo.entries("10000004", 1)
+    assert entry["kind"] == "opened"
+    [(_, opened)] = wait_for(lambda: recorder.heard, message="report_updated opened")
+    assert opened["kind"] == "opened" and opened["version"] == 1 and opened["status"] == "received"
+    assert opened["content"]["title"] == event["title"]
+    assert opened["content"]["agency_code"] == "KOTA-18.72"
+    assert "phone" not in str(opened) and "access_code_hash" not in opened
+
+
+def test_the_same_event_delivered_twice_changes_nothing(tracking, service_config, repo, recorder):
+    event = make_submitted_event(tracking_id="10000004")
+    deliver(tracking, service_config, event)
+    deliver(tracking, service_config, event)
+    # A re-publication by intake's relay carries the same content under another event id.
+    deliver(tracking, service_config, dict(event, event_id="another-delivery-of-the-same-submission"))
+
+    assert repo.get_report("10000004")["version"] == 1
+    assert len(repo.entries("10000004", 10)) == 1
+    wait_for(lambda: recorder.heard, message="opened")
+    eventlet.sleep(0.5)
+    assert [payload["kind"] for _, payload in recorder.heard] == ["opened"]
+
+
+def test_an_allowed_transition_moves_the_report_and_is_announced(tracking, service_config, repo, recorder):
+    deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
+    with entrypoint_hook(tracking, "transition") as transition:
+        view = transition("10000004", dispose(expected_version=1, note="ke Pemkot Metro"))
+
+    assert view["status"] == "disposed" and view["version"] == 2
+    assert view["agency"] == {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}
+    kinds = wait_for(lambda: [p["kind"] for _, p in recorder.heard if p["version"] == 2], message="disposed event")
+    assert kinds == ["disposed"]
+
+
+@pytest.mark.parametrize("change", [
+    {"kind": "completed", "to_status": "completed", "actor": {"role": "agency_admin"}},   # received → completed
+    {"kind": "followup", "to_status": "in_progress", "actor": {"role": "agency_admin"}},  # not disposed yet
+    {"kind": "verified", "to_status": "disposed", "actor": {"role": "national_admin"}},   # wrong target status
+    dispose(expected_version=7),                                                          # stale version
+    dispose(expected_status="verified"),                                                  # stale status
+])
+def test_a_refused_transition_changes_nothing(tracking, service_config, repo, change):
+    deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
+    before = repo.get_report("10000004")
+
+    with entrypoint_hook(tracking, "transition") as transition:
+        with pytest.raises(IllegalTransition):
+            transition("10000004", change)
+
+    after = repo.get_report("10000004")
+    assert (after["status"], after["version"], after["updated_at"]) == (
+        before["status"], before["version"], before["updated_at"])
+    assert len(repo.entries("10000004", 10)) == 1
+
+
+def test_two_racing_transitions_from_one_version_let_exactly_one_through(tracking, service_config, repo):
+    deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
+    outcomes = []
+
+    def attempt(agency_code):
+        # Over the real bus, one RPC client per caller, as three officers' requests would arrive.
+        with ServiceRpcProxy("tracking", service_config) as rpc:
+            try:
+                outcomes.append(rpc.transition("10000004", dispose(agency_code, expected_version=1))["agency"]["code"])
+            except IllegalTransition:
+                outcomes.append("refused")
+
+    pool = eventlet.GreenPool()
+    for code in ("KOTA-18.72", "PROV-18", "KAB-18.01"):
+        pool.spawn(attempt, code)
+    pool.waitall()
+
+    winners = [outcome for outcome in outcomes if outcome != "refused"]
+    assert len(winners) == 1 and outcomes.count("refused") == 2
+    report = repo.get_report("10000004")
+    assert report["version"] == 2 and report["agency_code"] == winners[0]
+    assert len(repo.entries("10000004", 10)) == 2
+
+
+def test_id_blocks_never_overlap(tracking):
+    with entrypoint_hook(tracking, "reserve_id_block") as reserve:
+        blocks = [reserve(size) for size in (10, 1000, 1, 500)]
+    numbers = [n for block in blocks for n in range(block["start"], block["end"])]
+    assert len(numbers) == len(set(numbers)) == 1511
+    assert min(numbers) == 1_000_000
