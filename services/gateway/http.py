@@ -34,12 +34,16 @@ def read_json(request):
     if len(raw) > MAX_BODY_BYTES:
         raise TooLarge()
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed(
             "Isi permintaan bukan JSON yang valid.",
             fields={"_body": [{"id": f"JSON tidak valid: {exc}", "en": f"Invalid JSON: {exc}"}]},
         )
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def error_response(exc, lang):

@@ -10,6 +10,15 @@ CHANNELS = ("web", "mobile", "sms", "twitter", "rpc", "open311")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only: 1, 0 or "yes" must not silently set a privacy flag."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _not_blank(value):
     if not value.strip():
         raise ValidationError("May not be blank.")
@@ -73,8 +82,8 @@ class SubmissionSchema(StrictSchema):
     location = fields.Nested(LocationSchema, allow_none=True)
     agency_code = fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
     category = fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
-    anonymous = fields.Boolean(required=True, truthy={True}, falsy={False})
-    confidential = fields.Boolean(required=True, truthy={True}, falsy={False})
+    anonymous = StrictBoolean(required=True)
+    confidential = StrictBoolean(required=True)
     reporter = fields.Nested(ReporterSchema, allow_none=True)
 
     @validates("occurred_at")
