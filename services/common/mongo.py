@@ -19,6 +19,7 @@ from services.common.ledger import EventLedger
 log = logging.getLogger(__name__)
 
 SERVER_SELECTION_TIMEOUT_MS = 3000
+UNPUBLISHED_GAUGE_CAP = 10_000
 # nx-27017 stores a datetime written by `$set` on an existing document as this UTC string.
 _STAND_IN_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 

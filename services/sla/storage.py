@@ -5,7 +5,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
-from services.common.mongo import Repository
+from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 
 
 class SlaRepository(Repository):
@@ -37,7 +37,7 @@ class SlaRepository(Repository):
     def open_clock(self, clock, event):
         """Insert a running clock with its `deadline_set` event; False if it exists (a redelivery)."""
         document = dict(clock, _id=clock["clock_id"], state="running", event=event, published=False,
-                        relay_lease_until=now())
+                        relay_lease_until=clock["opened_at"])
         try:
             self.db.clocks.insert_one(document)
             return True
@@ -71,5 +71,6 @@ class SlaRepository(Repository):
             return_document=ReturnDocument.AFTER,
         )
 
-    def count_unpublished(self):
-        return self.db.clocks.count_documents({"published": False})
+    def count_unpublished(self, cap=UNPUBLISHED_GAUGE_CAP):
+        """For the outbox gauge: an indexed find, capped (a count would scan the whole collection on nx-27017)."""
+        return len(list(self.db.clocks.find({"published": False}, {"_id": 1}).limit(cap)))

@@ -5,7 +5,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
-from services.common.mongo import Repository
+from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 from services.common.tracking_ids import FIRST_SEQUENCE_NUMBER
 from services.tracking.domain import entry_id
 
@@ -47,7 +47,7 @@ class TrackingRepository(Repository):
 
     def insert_entry(self, entry, event):
         """Claim the entry's version; False if another change took it first."""
-        document = dict(entry, event=event, published=False, relay_lease_until=now())
+        document = dict(entry, event=event, published=False, relay_lease_until=entry["at"])
         try:
             self.db.timeline.insert_one(document)
             return True
@@ -92,8 +92,9 @@ class TrackingRepository(Repository):
             return_document=ReturnDocument.AFTER,
         )
 
-    def count_unpublished(self):
-        return self.db.timeline.count_documents({"published": False})
+    def count_unpublished(self, cap=UNPUBLISHED_GAUGE_CAP):
+        """For the outbox gauge: an indexed find, capped (a count would scan the whole collection on nx-27017)."""
+        return len(list(self.db.timeline.find({"published": False}, {"_id": 1}).limit(cap)))
 
     def set_due(self, report, due_at, due_version):
         """Show the newest clock's deadline; an older clock's event arriving late changes nothing."""
