@@ -92,10 +92,16 @@ def test_idempotency_key_replays_the_same_receipt_and_refuses_another_body(intak
     assert intake_repo.db.idempotency.find_one({})["access_code_encrypted"] != first["access_code"]
 
 
-def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_back(
-    rabbit_config, container_factory, service_config, tracking, intake_repo, tracking_repo
-):
+@pytest.fixture
+def proxy():
     proxy = TcpProxy().start()
+    yield proxy
+    proxy.close()
+
+
+def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_back(
+    rabbit_config, container_factory, service_config, tracking, intake_repo, tracking_repo, proxy
+):
     intake = container_factory(IntakeService, dict(service_config, AMQP_URI=proxy.uri(rabbit_config["vhost"])))
     intake.start()
     submit(intake)  # reserves the first tracking-ID block while the broker is reachable
@@ -111,4 +117,3 @@ def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_bac
     proxy.restore()
     wait_for(lambda: tracking_repo.get_report(receipt["tracking_id"]), timeout=30, message="case opened after relay")
     wait_for(lambda: intake_repo.get_submission(receipt["tracking_id"])["published"], message="published flag")
-    proxy.cut()

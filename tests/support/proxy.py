@@ -74,5 +74,15 @@ class TcpProxy:
     def restore(self):
         return self.start()
 
+    def close(self):
+        """End of a test: restore if cut, so the vhost teardown can close every connection cleanly.
+
+        (Closing a kombu pool whose socket was cut under it can wait for ever.)"""
+        if self._listener is None:
+            self.start()
+        self._acceptor.kill()
+        self._listener.close()
+        self._listener = None
+
     def uri(self, vhost):
         return f"pyamqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
