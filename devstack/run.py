@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from honcho.manager import Manager
 
 from devstack import launcher
-from devstack.rabbit import DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq
+from devstack.rabbit import DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq, port_open
 from devstack.store import StoreError, StoreServer, ping
 
 VAR = launcher.ROOT / "var"
@@ -52,6 +52,11 @@ def start_store():
     return store.start()
 
 
+def ports_in_use(settings):
+    """Services listen with SO_REUSEPORT, so a second `make run` would share ports silently: refuse instead."""
+    return [f"{name}:{port}" for name, port in settings.ports.items() if port_open("127.0.0.1", port)]
+
+
 def announce_when_healthy(settings, manager):
     try:
         health = launcher.wait_until_healthy(settings.gateway_url, timeout=120)
@@ -82,6 +87,13 @@ def main():
     settings = launcher.StackSettings(amqp_uri=amqp_uri, mongo_uri=mongo_uri, secret_key=secret_key, pii_key=pii_key)
     settings.ports = {name: int(os.environ.get(launcher.port_env_var(name), port))
                       for name, port in launcher.DEFAULT_PORTS.items()}
+    busy = ports_in_use(settings)
+    if busy:
+        say(f"cannot continue: ports already in use ({', '.join(busy)}); is another `make run` up? "
+            "Stop it, or choose other ports with LAPOR_HTTP_PORT and LAPOR_<SERVICE>_PORT.")
+        if store is not None:
+            store.stop()
+        return 1
     try:
         launcher.prepare(settings, log=say)
         manager = Manager()

@@ -1,0 +1,137 @@
+"""Entrypoints in isolation (nameko's worker_factory): what each does with its dependencies, and what it
+must not do when something fails. Storage and RPC are fakes here; the integration tests use the real ones."""
+import json
+from datetime import datetime, timezone
+from unittest.mock import MagicMock
+
+import pytest
+from cryptography.fernet import Fernet
+from nameko.testing.services import worker_factory
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.common.errors import IllegalTransition, Unavailable, ValidationFailed
+from services.common.events import REPORT_SUBMITTED, REPORT_UPDATED
+from services.gateway.service import GatewayService
+from services.intake.service import IntakeService
+from services.routing.service import RoutingService
+from services.tracking.service import TrackingService
+from tests.support.factories import make_report, make_updated_event
+
+
+def fake_secrets():
+    secrets = MagicMock()
+    secrets.secret_key = "unit-secret"
+    secrets.cipher = Fernet(Fernet.generate_key())
+    return secrets
+
+
+def intake_worker():
+    tracking_ids = MagicMock()
+    tracking_ids.return_value.next.return_value = "10000004"
+    return worker_factory(IntakeService, secrets=fake_secrets(), tracking_ids=tracking_ids)
+
+
+def test_submit_stores_then_queues_the_event_for_after_the_reply():
+    service = intake_worker()
+    service.storage.insert_submission.return_value = True
+
+    receipt = service.submit(make_report())
+
+    assert receipt["tracking_id"] == "10000004" and receipt["status"] == "received"
+    [submission] = service.storage.insert_submission.call_args.args
+    assert "081234567890" not in json.dumps(submission, default=str)
+    assert service.secrets.cipher.decrypt(submission["contact_encrypted"].encode())
+    event_type, event = service.outbox.after_reply.call_args.args
+    assert event_type == REPORT_SUBMITTED and event["reporter_ref"] == submission["reporter_ref"]
+    assert event["access_code_hash"] != receipt["access_code"]
+
+
+def test_submit_refuses_bad_input_before_touching_anything():
+    service = intake_worker()
+    with pytest.raises(ValidationFailed):
+        service.submit(make_report(title=""))
+    service.storage.insert_submission.assert_not_called()
+    service.outbox.after_reply.assert_not_called()
+    service.tracking_ids.assert_not_called()
+
+
+def test_a_second_insert_of_the_same_submission_publishes_nothing_more():
+    service = intake_worker()
+    service.storage.insert_submission.return_value = False
+    service.submit(make_report())
+    service.outbox.after_reply.assert_not_called()
+
+
+def tracking_report(**overrides):
+    report = {"_id": "10000004", "tracking_id": "10000004", "status": "received", "version": 1,
+              "agency_code": None, "agency_name": None, "case_class": None, "channel": "web",
+              "anonymous": False, "confidential": False, "reporter_ref": "rep_1", "region_hint": None,
+              "type": "complaint", "title": "Jalan rusak", "body": "Jalan rusak di depan pasar", "location": {},
+              "created_at": datetime.now(timezone.utc), "updated_at": datetime.now(timezone.utc)}
+    report.update(overrides)
+    return report
+
+
+def test_a_lost_compare_and_set_removes_its_entry_and_publishes_nothing():
+    service = worker_factory(TrackingService)
+    service.storage.get_report.return_value = tracking_report()
+    service.storage.insert_entry.return_value = True
+    service.storage.compare_and_set.return_value = False
+
+    with pytest.raises(IllegalTransition):
+        service.transition("10000004", {"kind": "verified", "to_status": "verified", "actor": {"role": "national_admin"}})
+
+    service.storage.delete_entry.assert_called_once_with("10000004", 2)
+    service.outbox.after_reply.assert_not_called()
+
+
+def test_a_transition_announces_the_entry_it_wrote():
+    service = worker_factory(TrackingService)
+    service.storage.get_report.return_value = tracking_report()
+    service.storage.insert_entry.return_value = True
+    service.storage.compare_and_set.return_value = True
+    service.storage.get_entry.return_value = {"tracking_id": "10000004", "version": 2, "published": False,
+                                              "event": {"kind": "verified"}}
+    view = service.transition("10000004", {"kind": "verified", "to_status": "verified",
+                                           "actor": {"role": "national_admin"}})
+    assert (view["status"], view["version"]) == ("verified", 2)
+    assert service.outbox.after_reply.call_args.args[:2] == (REPORT_UPDATED, {"kind": "verified"})
+
+
+@pytest.mark.parametrize("agency, disposes", [(None, False), ({"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}, True)])
+def test_routing_disposes_only_to_an_agency_that_exists(agency, disposes):
+    service = worker_factory(RoutingService)
+    service.storage.agency.return_value = agency
+    event = make_updated_event(content={"agency_code": "KOTA-18.72", "location": None}, version=1)
+    service._triage(event)
+    assert service.tracking.transition.called is disposes
+    if disposes:
+        change = service.tracking.transition.call_args.args[1]
+        assert change["expected_version"] == 1 and change["automatic"] and change["agency_code"] == "KOTA-18.72"
+
+
+def test_routing_ignores_a_disposition_the_report_has_moved_past():
+    service = worker_factory(RoutingService)
+    service.storage.agency.return_value = {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}
+    service.tracking.transition.side_effect = IllegalTransition("moved on")
+    service._triage(make_updated_event(content={"agency_code": "KOTA-18.72"}))  # no exception: nothing to do
+
+
+def request(method, path, **kwargs):
+    return Request(EnvironBuilder(method=method, path=path, **kwargs).get_environ())
+
+
+def test_the_gateway_answers_503_when_intake_is_unavailable():
+    service = worker_factory(GatewayService)
+    service.intake.submit.side_effect = Unavailable("layanan intake tidak menjawab")
+    response = service.submit_report(request("POST", "/api/v1/reports", json=make_report()))
+    assert response.status_code == 503
+    assert json.loads(response.get_data())["error"]["code"] == "unavailable"
+
+
+def test_the_gateway_checks_the_check_digit_before_asking_tracking():
+    service = worker_factory(GatewayService)
+    response = service.get_report(request("GET", "/api/v1/reports/10000005"), "10000005")
+    assert response.status_code == 400
+    service.tracking.report.assert_not_called()
