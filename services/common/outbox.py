@@ -14,6 +14,13 @@ from services.common.events import dump_event
 
 log = logging.getLogger(__name__)
 
+# The relays: how often they look, how old an unpublished write must be before they take it (the
+# answering worker normally publishes it first), how long one relay replica holds it, how many per run.
+RELAY_INTERVAL_SECONDS = 2
+RELAY_GRACE_SECONDS = 3
+RELAY_LEASE_SECONDS = 30
+RELAY_BATCH = 200
+
 # Fail fast when the broker is away: the relay will retry, nobody should wait on it.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 

@@ -27,3 +27,9 @@ class ObservedService:
     def health(self):
         store_ok = self.storage.ping()
         return {"status": "ok" if store_ok else "degraded", "service": self.name, "store": "ok" if store_ok else "down"}
+
+    def record_outbox_backlog(self, unpublished):
+        """The gauge the outbox-backlog alert watches (deploy/alerts.yml)."""
+        self.metrics.gauge("lapor_outbox_unpublished", "Events written but not yet published", ("service",)).labels(
+            self.name
+        ).set(unpublished)

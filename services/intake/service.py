@@ -11,7 +11,9 @@ from nameko.timer import timer
 from services.common.access_codes import generate_access_code, hash_access_code
 from services.common.events import REPORT_SUBMITTED, SCHEMA_VERSION, now
 from services.common.mongo import MongoStore, unavailable_on_store_error
-from services.common.outbox import OutboxDispatcher
+from services.common.outbox import (
+    RELAY_BATCH, RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher,
+)
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.common.secrets import Secrets
@@ -24,10 +26,6 @@ from services.intake.storage import IntakeRepository
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-RELAY_INTERVAL_SECONDS = 2
-RELAY_GRACE_SECONDS = 3
-RELAY_LEASE_SECONDS = 30
-RELAY_BATCH = 200
 
 
 class IntakeService(ObservedService):
@@ -77,9 +75,7 @@ class IntakeService(ObservedService):
                 break
             self.storage.mark_published(submission["_id"])
             log.info("relay published report_submitted for %s", submission["_id"])
-        self.metrics.gauge("lapor_outbox_unpublished", "Events written but not yet published", ("service",)).labels(
-            self.name
-        ).set(self.storage.count_unpublished())
+        self.record_outbox_backlog(self.storage.count_unpublished())
 
     def _load(self, report):
         try:

@@ -9,17 +9,14 @@ from nameko.timer import timer
 from services.common.events import DEADLINE_BREACHED, DEADLINE_SET, REPORT_UPDATED, SCHEMA_VERSION, now
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
-from services.common.outbox import OutboxDispatcher
+from services.common.outbox import RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher
 from services.common.service_base import ObservedService
 from services.sla import domain
 from services.sla.storage import SlaRepository
 
 log = logging.getLogger(__name__)
 
-RELAY_INTERVAL_SECONDS = 2
 BREACH_CHECK_SECONDS = 30
-RELAY_GRACE_SECONDS = 3
-RELAY_LEASE_SECONDS = 30
 BATCH = 200
 # One per process: the holidays package computes each year once and caches it.
 CALENDAR = domain.WorkingCalendar()
@@ -84,9 +81,7 @@ class SlaService(ObservedService):
                 event = clock["event"] if flag == "published" else _deadline_event(clock, now())
                 if not self._publish(event_type, event, clock["_id"], flag):
                     return
-        self.metrics.gauge("lapor_outbox_unpublished", "Events written but not yet published", ("service",)).labels(
-            self.name
-        ).set(self.storage.count_unpublished())
+        self.record_outbox_backlog(self.storage.count_unpublished())
 
     def _open_clock(self, event, stage):
         working_days = domain.working_days_for(stage, event.get("case_class"))

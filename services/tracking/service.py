@@ -11,7 +11,9 @@ from services.common.access_codes import access_code_matches
 from services.common.events import DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
-from services.common.outbox import OutboxDispatcher
+from services.common.outbox import (
+    RELAY_BATCH, RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher,
+)
 from services.common.rpc import TimedRpc
 from services.common.secrets import Secrets
 from services.common.service_base import ObservedService
@@ -23,10 +25,6 @@ from services.tracking.storage import TrackingRepository
 log = logging.getLogger(__name__)
 
 MAX_ID_BLOCK = 100_000
-RELAY_INTERVAL_SECONDS = 2
-RELAY_GRACE_SECONDS = 3
-RELAY_LEASE_SECONDS = 30
-RELAY_BATCH = 200
 
 
 class TrackingService(ObservedService):
@@ -115,9 +113,7 @@ class TrackingService(ObservedService):
                 log.warning("relay could not publish %s: %s", entry["_id"], exc)
                 break
             self.storage.mark_entry_published(entry["tracking_id"], entry["version"])
-        self.metrics.gauge("lapor_outbox_unpublished", "Events written but not yet published", ("service",)).labels(
-            self.name
-        ).set(self.storage.count_unpublished())
+        self.record_outbox_backlog(self.storage.count_unpublished())
 
     def _get(self, tracking_id):
         report = self.storage.get_report(tracking_id)
