@@ -9,13 +9,18 @@ import secrets
 import shlex
 import sys
 import threading
+import warnings
 
-from cryptography.fernet import Fernet
-from honcho.manager import Manager
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
 
-from devstack import launcher
-from devstack.rabbit import DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq, port_open
-from devstack.store import StoreError, StoreServer, ping
+from cryptography.fernet import Fernet  # noqa: E402
+from honcho.manager import Manager  # noqa: E402
+
+from devstack import launcher  # noqa: E402
+from devstack.rabbit import (  # noqa: E402
+    DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq, port_open,
+)
+from devstack.store import StoreError, StoreServer, ping  # noqa: E402
 
 VAR = launcher.ROOT / "var"
 SECRETS_FILE = VAR / "secrets.env"
