@@ -1,6 +1,7 @@
 """Tracking: the case file of every report and the only writer of its status (DESIGN §2)."""
 import logging
 import uuid
+from datetime import timedelta
 
 from marshmallow import ValidationError
 from nameko.events import event_handler
@@ -25,6 +26,8 @@ from services.tracking.storage import TrackingRepository
 log = logging.getLogger(__name__)
 
 MAX_ID_BLOCK = 100_000
+# An entry whose report never reached its version this long after it was written is an orphan.
+ORPHAN_AGE_SECONDS = 60
 
 
 class TrackingService(ObservedService):
@@ -104,8 +107,9 @@ class TrackingService(ObservedService):
                 break
             report = self.storage.get_report(entry["tracking_id"])
             if report is None or report["version"] < entry["version"]:
-                # The compare-and-set after this entry never happened: it is not part of the case.
-                self.storage.delete_entry(entry["tracking_id"], entry["version"])
+                if entry["written_at"] < now() - timedelta(seconds=ORPHAN_AGE_SECONDS):
+                    # The write after this entry never happened: it is not part of the case.
+                    self.storage.delete_entry(entry["tracking_id"], entry["version"])
                 continue
             try:
                 self.outbox.publish_now(REPORT_UPDATED, entry["event"])

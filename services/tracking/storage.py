@@ -16,7 +16,7 @@ class TrackingRepository(Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.timeline.create_index([("tracking_id", ASCENDING), ("version", ASCENDING)], unique=True)
-        self.db.timeline.create_index([("published", ASCENDING), ("relay_lease_until", ASCENDING)])
+        self.db.timeline.create_index([("published", ASCENDING), ("written_at", ASCENDING)])
         self.db.reports.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         self.db.reports.create_index("agency_code")
 
@@ -47,7 +47,10 @@ class TrackingRepository(Repository):
 
     def insert_entry(self, entry, event):
         """Claim the entry's version; False if another change took it first."""
-        document = dict(entry, event=event, published=False, relay_lease_until=entry["at"])
+        # `written_at`, not the entry's `at`: a late `report_submitted` carries an old `at`, and the relay
+        # must not take the entry before the report beside it is written.
+        written_at = now()
+        document = dict(entry, event=event, published=False, written_at=written_at, relay_lease_until=written_at)
         try:
             self.db.timeline.insert_one(document)
             return True
@@ -85,7 +88,7 @@ class TrackingRepository(Repository):
         return self.db.timeline.find_one_and_update(
             {
                 "published": False,
-                "at": {"$lt": current - timedelta(seconds=grace_seconds)},
+                "written_at": {"$lt": current - timedelta(seconds=grace_seconds)},
                 "relay_lease_until": {"$lt": current},
             },
             {"$set": {"relay_lease_until": current + timedelta(seconds=lease_seconds)}},

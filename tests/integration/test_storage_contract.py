@@ -174,7 +174,7 @@ def test_tracking_storage_contract(recorded):
     assert not repository.compare_and_set(report, {"status": "disposed", "version": 2})  # stale read
     assert [e["version"] for e in repository.entries("10000004", 2)] == [2]
     ten_seconds_ago = now() - timedelta(seconds=10)
-    repository.db.timeline.update_one({"_id": entry["_id"]}, {"$set": {"at": ten_seconds_ago, "relay_lease_until": ten_seconds_ago}})
+    repository.db.timeline.update_one({"_id": entry["_id"]}, {"$set": {"written_at": ten_seconds_ago, "relay_lease_until": ten_seconds_ago}})
     assert repository.claim_unpublished_entry(1, 30)["version"] == 2
     repository.mark_entry_published("10000004", 2)
     assert repository.count_unpublished() == 0

@@ -1,7 +1,7 @@
 """Entrypoints in isolation (nameko's worker_factory): what each does with its dependencies, and what it
 must not do when something fails. Storage and RPC are fakes here; the integration tests use the real ones."""
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from unittest.mock import MagicMock
 
 import pytest
@@ -135,3 +135,18 @@ def test_the_gateway_checks_the_check_digit_before_asking_tracking():
     response = service.get_report(request("GET", "/api/v1/reports/10000005"), "10000005")
     assert response.status_code == 400
     service.tracking.report.assert_not_called()
+
+
+@pytest.mark.parametrize("written_seconds_ago, deleted", [(5, False), (600, True)])
+def test_the_relay_leaves_a_fresh_entry_whose_report_lags_and_drops_an_old_orphan(written_seconds_ago, deleted):
+    service = worker_factory(TrackingService)
+    entry = {"_id": "10000004:0000002", "tracking_id": "10000004", "version": 2, "event": {},
+             "written_at": datetime.now(timezone.utc) - timedelta(seconds=written_seconds_ago)}
+    service.storage.claim_unpublished_entry.side_effect = [entry, None]
+    service.storage.get_report.return_value = tracking_report(version=1)
+    service.storage.count_unpublished.return_value = 1
+
+    service.relay()
+
+    assert service.storage.delete_entry.called is deleted
+    service.outbox.publish_now.assert_not_called()
