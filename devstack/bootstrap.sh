@@ -36,11 +36,12 @@ make_venv() {  # make_venv DIR REQUIREMENTS...
   fi
   say "preparing $dir"
   [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
   local args=()
   for requirements in "$@"; do args+=(-r "$requirements"); done
-  "$dir/bin/python" -m pip install -q "${args[@]}" 2>&1 | grep -v "is ignored" || true
-  "$dir/bin/python" -m pip check >/dev/null 2>&1 || "$dir/bin/python" -m pip check
+  # pip's notes about local index folders that do not exist are noise; its exit status is what counts.
+  "$dir/bin/python" -m pip install -q "${args[@]}" 2> >(grep -v "is ignored" >&2) \
+    || die "pip could not install ${*} into $dir (see above); fix that and run again"
+  "$dir/bin/python" -m pip check >/dev/null || { "$dir/bin/python" -m pip check; die "$dir has conflicting packages (see above)"; }
   echo "$want" > "$stamp"
 }
 

@@ -49,11 +49,12 @@ def _start_installed_server():
 
 def ensure_rabbitmq(amqp_uri=DEFAULT_AMQP_URI, log=print):
     """Use RabbitMQ if it is up; start it if installed; install it with apt as root; else explain."""
-    host = urlparse(amqp_uri.replace("pyamqp://", "amqp://")).hostname or "127.0.0.1"
-    if port_open(host, AMQP_PORT):
+    parsed = urlparse(amqp_uri.replace("pyamqp://", "amqp://"))
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or AMQP_PORT
+    if port_open(host, port):
         return
-    if host not in ("127.0.0.1", "localhost"):
-        raise RabbitUnavailable(f"RabbitMQ at {host}:{AMQP_PORT} does not answer; check LAPOR_AMQP_URI.")
+    if host not in ("127.0.0.1", "localhost") or port != AMQP_PORT:
+        raise RabbitUnavailable(f"RabbitMQ at {host}:{port} does not answer; check LAPOR_AMQP_URI.")
     if not shutil.which("rabbitmq-server"):
         if not _is_root():
             raise RabbitUnavailable(

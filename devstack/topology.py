@@ -3,7 +3,10 @@
 Nameko declares an event queue only when its handler starts, so an event published earlier would be
 lost. This declares every handler's exchange and queue up front, with exactly the names and
 arguments Nameko uses (read off the service classes themselves, so they cannot drift), plus a
-dead-letter exchange and queue and the policy that points every event queue at them.
+dead-letter exchange and queue and the policy that points every event queue at them. The policy
+catches what the broker itself dead-letters (a queue limit or TTL set later by operators); a handler
+that keeps failing is parked by the service in its own `dead_events` (services/common/ledger.py),
+because Nameko acks or requeues messages and never rejects them.
 
     python -m devstack.topology     (LAPOR_AMQP_URI; LAPOR_RABBIT_API_URI for the policy)
 """

@@ -2,8 +2,9 @@
 
 Nameko acks a message even when its handler raised (DESIGN §7). Handlers are therefore declared
 with `requeue_on_error=True` and wrapped by `once_per_event`: a failure is counted in the store and
-the message goes back to the queue; after `MAX_ATTEMPTS` it is parked in `dead_events` (and
-counted) instead of looping for ever.
+the message goes back to the queue after a capped backoff. A dependency being away (`Unavailable`)
+is retried for as long as it takes; any other failure is parked in `dead_events` (and counted)
+after `MAX_ATTEMPTS` instead of looping for ever.
 """
 import functools
 import logging
@@ -13,6 +14,7 @@ from marshmallow import ValidationError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.errors import Unavailable
 from services.common.events import load_event, now
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,8 @@ def once_per_event(event_type):
 def _retry_or_park(service, event_id, event_type, handler_name, payload, exc):
     error = f"{type(exc).__name__}: {exc}"
     attempts = service.storage.count_event_failure(event_id, error)
-    if attempts >= MAX_ATTEMPTS:
+    # A dependency that is away (Unavailable) is waited for; parking would drop an accepted report.
+    if attempts >= MAX_ATTEMPTS and not isinstance(exc, Unavailable):
         _park(service, event_id, event_type, handler_name, payload, error)
         return
     log.warning("%s failed on %s (attempt %s): %s", handler_name, event_id, attempts, error)

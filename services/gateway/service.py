@@ -2,7 +2,7 @@
 import eventlet
 from nameko.web.handlers import http
 
-from services.common.errors import InvalidTrackingId, Unavailable
+from services.common.errors import InvalidTrackingId, Unavailable, ValidationFailed
 from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
@@ -21,6 +21,17 @@ def _checked_tracking_id(tracking_id):
     return tracking_id
 
 
+def _checked_idempotency_key(key):
+    """Keys are shared by every public client, so they must be unique values such as UUIDs."""
+    if key is None:
+        return None
+    if not 16 <= len(key) <= 128 or not key.isascii() or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key tidak valid.", fields={"Idempotency-Key": [{
+            "id": "Gunakan nilai unik 16–128 karakter ASCII, mis. sebuah UUID.",
+            "en": "Use a unique value of 16–128 ASCII characters, such as a UUID."}]})
+    return key
+
+
 class GatewayService(ObservedService):
     name = "gateway"
 
@@ -36,20 +47,20 @@ class GatewayService(ObservedService):
     def submit_report(self, request):
         channel = request.headers.get("X-Lapor-Channel", "web")
         channel = channel if channel in SUBMISSION_CHANNELS else "web"
-        idempotency_key = request.headers.get("Idempotency-Key") or None
+        idempotency_key = _checked_idempotency_key(request.headers.get("Idempotency-Key"))
         receipt = self.intake.submit(read_json(request), channel=channel, idempotency_key=idempotency_key)
         return json_response(receipt, status=201, headers={"Location": f"/api/v1/reports/{receipt['tracking_id']}"})
 
     @http("GET", "/api/v1/reports/<tracking_id>")
     @api
     def get_report(self, request, tracking_id):
-        access_code = request.headers.get("X-Access-Code")
+        access_code = request.headers.get("X-Access-Code") or None
         return json_response(self.tracking.report(_checked_tracking_id(tracking_id), access_code=access_code))
 
     @http("GET", "/api/v1/reports/<tracking_id>/timeline")
     @api
     def get_timeline(self, request, tracking_id):
-        access_code = request.headers.get("X-Access-Code")
+        access_code = request.headers.get("X-Access-Code") or None
         entries = self.tracking.timeline(_checked_tracking_id(tracking_id), access_code=access_code)
         return json_response(list_envelope(entries, request, default_per_page=100))
 

@@ -1,5 +1,6 @@
 """The tracking-ID allocator: one per intake process, fed by blocks that tracking reserves."""
 import logging
+import time
 
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
@@ -10,6 +11,8 @@ from services.intake.domain import TrackingIdAllocator
 log = logging.getLogger(__name__)
 
 DEFAULT_BLOCK_SIZE = 1000
+# While tracking is away, submissions use the numbers left instead of each waiting on a new block.
+PREFETCH_BACKOFF_SECONDS = 30
 
 
 class _TrackingIds:
@@ -28,9 +31,11 @@ class TrackingIds(DependencyProvider):
         self.block_size = int(self.container.config.get("ID_BLOCK_SIZE", DEFAULT_BLOCK_SIZE))
         self.allocator = TrackingIdAllocator(low_water=max(1, self.block_size // 5))
         self.fetch_lock = Semaphore()
+        self.retry_prefetch_at = 0.0
 
     def next_tracking_id(self, fetch_block):
-        if self.allocator.needs_block() and not self.fetch_lock.locked():
+        prefetch_due = time.monotonic() >= self.retry_prefetch_at
+        if self.allocator.needs_block() and prefetch_due and not self.fetch_lock.locked():
             self._refill(fetch_block, must=False)
         tracking_id = self.allocator.take()
         while tracking_id is None:
@@ -47,6 +52,7 @@ class TrackingIds(DependencyProvider):
             except Unavailable:
                 if must:
                     raise
+                self.retry_prefetch_at = time.monotonic() + PREFETCH_BACKOFF_SECONDS
                 log.warning("could not reserve the next tracking-ID block; %s numbers left", self.allocator.remaining())
                 return
             self.allocator.add_block(block["start"], block["end"])

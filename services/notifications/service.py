@@ -83,7 +83,9 @@ class NotificationsService(ObservedService):
         try:
             result = adapter.send(message["channel"], recipient, message["recipient_masked"], message["text"])
         except Exception as exc:  # noqa: BLE001 - any adapter failure is retried, then dead-lettered
-            self._fail(message, f"{type(exc).__name__}: {exc}", dead=message["attempts"] + 1 >= MAX_ATTEMPTS)
+            # Only the error's type: an SMTP/SMPP error text can contain the recipient (DESIGN §2).
+            log.warning("delivery of %s failed: %s", message["_id"], type(exc).__name__)
+            self._fail(message, type(exc).__name__, dead=message["attempts"] + 1 >= MAX_ATTEMPTS)
             return
         self.storage.mark_sent(message["_id"], result["adapter"])
         self.metrics.counter("lapor_notifications_sent", "Messages sent", ("channel",)).labels(message["channel"]).inc()

@@ -8,6 +8,9 @@ from services.common.events import now
 from services.common.mongo import Repository
 
 
+PENDING_LEASE_SECONDS = 60
+
+
 class NotificationsRepository(Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
@@ -16,7 +19,9 @@ class NotificationsRepository(Repository):
 
     def add_message(self, message):
         """Insert once; False when this entry already has its message (a redelivered event)."""
-        document = dict(message, status="pending", attempts=0, created_at=now(), next_attempt_at=now())
+        # A pending message the sending worker did not finish (crash, store error) is retried after the lease.
+        document = dict(message, status="pending", attempts=0, created_at=now(),
+                        next_attempt_at=now() + timedelta(seconds=PENDING_LEASE_SECONDS))
         try:
             self.db.messages.insert_one(document)
             return True
@@ -47,11 +52,16 @@ class NotificationsRepository(Repository):
 
     def claim_retry(self, lease_seconds):
         current = now()
-        return self.db.messages.find_one_and_update(
-            {"status": "failed", "next_attempt_at": {"$lt": current}},
-            {"$set": {"next_attempt_at": current + timedelta(seconds=lease_seconds)}},
-            return_document=ReturnDocument.AFTER,
-        )
+        # One status at a time: nx-27017 matches nothing when `$in` meets a datetime range.
+        for status in ("failed", "pending"):
+            message = self.db.messages.find_one_and_update(
+                {"status": status, "next_attempt_at": {"$lt": current}},
+                {"$set": {"next_attempt_at": current + timedelta(seconds=lease_seconds)}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if message is not None:
+                return message
+        return None
 
     def find_messages(self, tracking_id=None, status=None, channel=None, page=1, per_page=50):
         query = {key: value for key, value in (("tracking_id", tracking_id), ("status", status), ("channel", channel)) if value}

@@ -57,7 +57,7 @@ class RoutingRepository(Repository):
         return self.db.agencies.count_documents({"kind": kind} if kind else {})
 
     def save_triage(self, result):
-        """Keep the newest triage per report; a redelivered older one does not overwrite it."""
+        """Keep the first triage per report: a redelivered `opened` does not redo it."""
         self.db.triage.update_one(
             {"_id": result["tracking_id"]}, {"$setOnInsert": dict(result, at=now())}, upsert=True
         )

@@ -49,7 +49,7 @@ class SlaService(ObservedService):
         if version <= self.storage.applied_version(tracking_id):
             return  # an older entry arriving late: a newer one already set the clocks
         to_stop, to_open = domain.clock_plan(event)
-        self.storage.stop_clocks(tracking_id, to_stop, event["at"])
+        self.storage.stop_clocks(tracking_id, to_stop, event["at"], before_version=version)
         if to_open:
             self._open_clock(event, to_open)
         self.storage.set_applied_version(tracking_id, version)
@@ -65,11 +65,11 @@ class SlaService(ObservedService):
     @timer(interval=BREACH_CHECK_SECONDS)
     def check_breaches(self):
         for _ in range(BATCH):
-            clock = self.storage.claim_breached()
+            clock = self.storage.claim_breached(_deadline_event, RELAY_LEASE_SECONDS)
             if clock is None:
                 break
             self.metrics.counter("lapor_sla_breaches", "Deadlines missed", ("stage",)).labels(clock["stage"]).inc()
-            self._publish(DEADLINE_BREACHED, _deadline_event(clock, now()), clock["_id"], "breach_published")
+            self._publish(DEADLINE_BREACHED, clock["breach_event"], clock["_id"], "breach_published")
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
@@ -78,7 +78,7 @@ class SlaService(ObservedService):
                 clock = self.storage.claim_unpublished(flag, RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS)
                 if clock is None:
                     break
-                event = clock["event"] if flag == "published" else _deadline_event(clock, now())
+                event = clock["event"] if flag == "published" else clock["breach_event"]
                 if not self._publish(event_type, event, clock["_id"], flag):
                     return
         self.record_outbox_backlog(self.storage.count_unpublished())

@@ -27,10 +27,12 @@ class SlaRepository(Repository):
         except DuplicateKeyError:
             pass  # a newer version was applied meanwhile
 
-    def stop_clocks(self, tracking_id, stages, at):
+    def stop_clocks(self, tracking_id, stages, at, before_version):
+        """Stop running clocks opened by entries older than `before_version` (a redelivery must not
+        stop the clock its own entry opened)."""
         for stage in stages:
             self.db.clocks.update_many(
-                {"tracking_id": tracking_id, "stage": stage, "state": "running"},
+                {"tracking_id": tracking_id, "stage": stage, "state": "running", "version": {"$lt": before_version}},
                 {"$set": {"state": "stopped", "stopped_at": at}},
             )
 
@@ -55,22 +57,32 @@ class SlaRepository(Repository):
 
     def claim_unpublished(self, flag, grace_seconds, lease_seconds):
         current = now()
+        written_at = "opened_at" if flag == "published" else "breached_at"
         return self.db.clocks.find_one_and_update(
-            {flag: False, "opened_at": {"$lt": current - timedelta(seconds=grace_seconds)},
+            {flag: False, written_at: {"$lt": current - timedelta(seconds=grace_seconds)},
              "relay_lease_until": {"$lt": current}},
             {"$set": {"relay_lease_until": current + timedelta(seconds=lease_seconds)}},
             return_document=ReturnDocument.AFTER,
         )
 
-    def claim_breached(self):
-        """Atomically take one running clock past its deadline (timers fire on every replica)."""
+    def claim_breached(self, make_event, lease_seconds):
+        """Atomically take one running clock past its deadline (timers fire on every replica).
+
+        The breach event is built once and stored with the clock, so a re-send carries the same event_id.
+        """
         current = now()
+        clock = self.db.clocks.find_one({"state": "running", "due_at": {"$lt": current}}, {"event": 0})
+        if clock is None:
+            return None
         return self.db.clocks.find_one_and_update(
-            {"state": "running", "due_at": {"$lt": current}},
-            {"$set": {"state": "breached", "breached_at": current, "breach_published": False}},
+            {"_id": clock["_id"], "state": "running"},
+            {"$set": {"state": "breached", "breached_at": current, "breach_published": False,
+                      "breach_event": make_event(clock, current),
+                      "relay_lease_until": current + timedelta(seconds=lease_seconds)}},
             return_document=ReturnDocument.AFTER,
         )
 
     def count_unpublished(self, cap=UNPUBLISHED_GAUGE_CAP):
         """For the outbox gauge: an indexed find, capped (a count would scan the whole collection on nx-27017)."""
-        return len(list(self.db.clocks.find({"published": False}, {"_id": 1}).limit(cap)))
+        return sum(len(list(self.db.clocks.find({flag: False}, {"_id": 1}).limit(cap)))
+                   for flag in ("published", "breach_published"))

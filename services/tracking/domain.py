@@ -38,6 +38,11 @@ class TransitionNotAllowed(ValueError):
     pass
 
 
+def answers_deadline(entry):
+    """The first follow-up answers the agency's response deadline (sla stops that clock too)."""
+    return entry["kind"] == "followup" and entry["previous_status"] == "disposed"
+
+
 def check_transition(kind, from_status, to_status):
     allowed = TRANSITIONS.get(kind, {}).get(from_status, set())
     if to_status not in allowed:

@@ -153,6 +153,9 @@ class TrackingService(ObservedService):
     def _apply(self, report, entry, change):
         changes = {"status": entry["status"], "version": entry["version"], "updated_at": entry["at"]}
         changes.update({key: entry[key] for key in ("agency_code", "agency_name", "case_class")})
+        if domain.answers_deadline(entry):
+            # The clock that set `due_at` has stopped; older deadline events must not bring it back.
+            changes.update({"due_at": None, "due_version": entry["version"]})
         if not self.storage.compare_and_set(report, changes):
             self.storage.delete_entry(report["tracking_id"], entry["version"])
             raise IllegalTransition("Laporan sudah berubah; muat ulang dan coba lagi.")

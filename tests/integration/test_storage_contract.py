@@ -218,12 +218,17 @@ def test_sla_storage_contract(recorded):
     assert repository.claim_unpublished("published", 1, 30)["_id"] == clock["clock_id"]
     repository.mark_published(clock["clock_id"])
     assert repository.count_unpublished() == 0
-    assert repository.claim_breached()["state"] == "breached"
-    assert repository.claim_breached() is None
+    make_event = lambda clock, at: {"event_id": "b1", "clock_id": clock["clock_id"], "due_at": clock["due_at"]}  # noqa: E731
+    breached = repository.claim_breached(make_event, lease_seconds=30)
+    assert breached["state"] == "breached" and breached["breach_event"]["event_id"] == "b1"
+    assert repository.claim_breached(make_event, lease_seconds=30) is None
+    assert repository.count_unpublished() == 1  # the breach still owed
     verification = dict(clock, clock_id="10000004:verification:1", stage="verification", version=1,
                         due_at=now() + timedelta(days=3))
     repository.open_clock(verification, {})
-    repository.stop_clocks("10000004", ["verification"], now())
+    repository.stop_clocks("10000004", ["verification"], now(), before_version=1)
+    assert len(repository.running_clocks("10000004")) == 1  # a redelivered entry 1 keeps its own clock
+    repository.stop_clocks("10000004", ["verification"], now(), before_version=2)
     assert repository.running_clocks("10000004") == []
     exercise_ledger(repository)
     assert_within_subset(log)
@@ -233,7 +238,8 @@ def test_notifications_storage_contract(recorded):
     repository, log = recorded(NotificationsRepository, "lapor_notifications")
     message = {"_id": "10000004:1:reporter:sms", "tracking_id": "10000004", "channel": "sms", "template": "t"}
     assert repository.add_message(message) and not repository.add_message(message)
-    repository.mark_failed(message["_id"], "smsc down", retry_in_seconds=-1, dead=False)
+    assert repository.claim_retry(lease_seconds=60) is None  # pending, but its sender still has the lease
+    repository.mark_failed(message["_id"], "smsc down", retry_in_seconds=-5, dead=False)
     assert repository.claim_retry(lease_seconds=60)["attempts"] == 1
     assert repository.claim_retry(lease_seconds=60) is None
     repository.mark_sent(message["_id"], "log")

@@ -150,3 +150,46 @@ def test_the_relay_leaves_a_fresh_entry_whose_report_lags_and_drops_an_old_orpha
 
     assert service.storage.delete_entry.called is deleted
     service.outbox.publish_now.assert_not_called()
+
+
+@pytest.mark.parametrize("key", ["1", "short-key", "x" * 129, "ключ-идемпотентности-1234"])
+def test_the_gateway_refuses_idempotency_keys_that_could_collide(key):
+    service = worker_factory(GatewayService)
+    response = service.submit_report(request("POST", "/api/v1/reports", json=make_report(),
+                                             headers={"Idempotency-Key": key}))
+    assert response.status_code == 400
+    assert "Idempotency-Key" in json.loads(response.get_data())["error"]["fields"]
+    service.intake.submit.assert_not_called()
+
+
+class _LedgerHost:
+    """Just enough of a service for `once_per_event`: a name, a storage fake, a metrics fake."""
+
+    name = "sla"
+
+    def __init__(self, attempts):
+        self.storage = MagicMock()
+        self.storage.event_processed.return_value = False
+        self.storage.count_event_failure.return_value = attempts
+        self.metrics = MagicMock()
+
+
+@pytest.mark.parametrize("error, parked", [(Unavailable("tracking is away"), False), (KeyError("bug"), True)])
+def test_after_every_retry_only_non_transient_failures_are_parked(monkeypatch, error, parked):
+    from services.common import ledger
+
+    monkeypatch.setattr(ledger.eventlet, "sleep", lambda seconds: None)
+
+    @ledger.once_per_event(REPORT_UPDATED)
+    def handler(self, event):
+        raise error
+
+    host = _LedgerHost(attempts=ledger.MAX_ATTEMPTS)
+    if parked:
+        handler(host, make_updated_event())
+        host.storage.park_event.assert_called_once()
+    else:
+        with pytest.raises(Unavailable):  # back to the queue: the report must not be dropped
+            handler(host, make_updated_event())
+        host.storage.park_event.assert_not_called()
+    host.storage.mark_event_processed.assert_not_called()

@@ -298,3 +298,11 @@ def test_timeline_actor_without_an_agency_has_null_agency():
     report = make_report()
     entry = new_entry(report, "verified", "verified", {"role": "national_admin"}, NOW)
     assert timeline_view([entry], "public")[0]["actor"]["agency"] is None
+
+
+def test_only_the_first_followup_answers_the_response_deadline():
+    from services.tracking.domain import answers_deadline
+
+    assert answers_deadline({"kind": "followup", "previous_status": "disposed"})
+    assert not answers_deadline({"kind": "followup", "previous_status": "in_progress"})
+    assert not answers_deadline({"kind": "disposed", "previous_status": "received"})
