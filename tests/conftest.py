@@ -56,3 +56,19 @@ def open_repo(store, db_prefix):
     yield open_
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def start_service(container_factory, service_config):
+    """start_service(ServiceClass, **config overrides) → a started container on the real broker and store.
+
+    Each gets its own web port: eventlet listens with SO_REUSEPORT, so containers sharing one would
+    silently split each other's HTTP requests."""
+
+    def start(service_cls, **overrides):
+        config = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", **overrides)
+        container = container_factory(service_cls, config)
+        container.start()
+        return container
+
+    return start

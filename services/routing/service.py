@@ -4,7 +4,7 @@ import logging
 from nameko.events import event_handler
 from nameko.rpc import rpc
 
-from services.common.errors import IllegalTransition
+from services.routing.exceptions import IllegalTransition
 from services.common.events import REPORT_UPDATED
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error

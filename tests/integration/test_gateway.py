@@ -7,7 +7,7 @@ from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
 from tests.support.factories import make_report
-from tests.support.proxy import TcpProxy, free_port
+from tests.support.proxy import TcpProxy
 from tests.support.waiting import wait_for
 
 
@@ -19,14 +19,11 @@ def proxy():
 
 
 @pytest.fixture
-def gateway_url(container_factory, service_config, rabbit_config, proxy):
+def gateway_url(start_service, rabbit_config, proxy):
     for cls in (TrackingService, IntakeService):
-        # Each container serves /metrics on its own port (eventlet listens with SO_REUSEPORT, so a shared
-        # port would silently spread the gateway's requests over every container).
-        container_factory(cls, dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}")).start()
-    config = dict(service_config, AMQP_URI=proxy.uri(rabbit_config["vhost"]), RPC_TIMEOUT=3)
-    container_factory(GatewayService, config).start()
-    return f"http://{config['WEB_SERVER_ADDRESS']}"
+        start_service(cls)
+    gateway = start_service(GatewayService, AMQP_URI=proxy.uri(rabbit_config["vhost"]), RPC_TIMEOUT=3)
+    return f"http://{gateway.config['WEB_SERVER_ADDRESS']}"
 
 
 def post_report(url, idempotency_key=None):

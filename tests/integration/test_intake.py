@@ -18,17 +18,13 @@ from tests.support.waiting import wait_for
 
 
 @pytest.fixture
-def tracking(container_factory, service_config):
-    container = container_factory(TrackingService, service_config)
-    container.start()
-    return container
+def tracking(start_service):
+    return start_service(TrackingService)
 
 
 @pytest.fixture
-def intake(container_factory, service_config, tracking):
-    container = container_factory(IntakeService, service_config)
-    container.start()
-    return container
+def intake(start_service, tracking):
+    return start_service(IntakeService)
 
 
 @pytest.fixture
@@ -47,10 +43,10 @@ def submit(container, report=None, **kwargs):
 
 
 def test_a_submission_is_stored_with_its_contact_encrypted_then_published(
-    intake, intake_repo, container_factory, service_config
+    intake, intake_repo, start_service
 ):
     recorder = make_recorder(("intake", "report_submitted"))
-    container_factory(recorder, service_config).start()
+    start_service(recorder)
 
     receipt = submit(intake)
 
@@ -100,10 +96,9 @@ def proxy():
 
 
 def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_back(
-    rabbit_config, container_factory, service_config, tracking, intake_repo, tracking_repo, proxy
+    rabbit_config, start_service, tracking, intake_repo, tracking_repo, proxy
 ):
-    intake = container_factory(IntakeService, dict(service_config, AMQP_URI=proxy.uri(rabbit_config["vhost"])))
-    intake.start()
+    intake = start_service(IntakeService, AMQP_URI=proxy.uri(rabbit_config["vhost"]))
     submit(intake)  # reserves the first tracking-ID block while the broker is reachable
 
     proxy.cut()

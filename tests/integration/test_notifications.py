@@ -13,21 +13,18 @@ from tests.support.factories import make_report, make_updated_event
 
 
 @pytest.fixture
-def reporter_ref(container_factory, service_config, open_repo):
+def reporter_ref(start_service, open_repo):
     """A real submission in intake (tracking gives it its ID block); its reporter reference."""
-    container_factory(TrackingService, service_config).start()
-    intake = container_factory(IntakeService, service_config)
-    intake.start()
+    start_service(TrackingService)
+    intake = start_service(IntakeService)
     with entrypoint_hook(intake, "submit") as submit:
         receipt = submit(make_report(reporter={"phone": "081234567890"}), channel="sms")
     return open_repo(IntakeRepository, "lapor_intake").get_submission(receipt["tracking_id"])["reporter_ref"]
 
 
 @pytest.fixture
-def notifications(container_factory, service_config, reporter_ref):
-    container = container_factory(NotificationsService, service_config)
-    container.start()
-    return container
+def notifications(start_service, reporter_ref):
+    return start_service(NotificationsService)
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ def tracking_repo(open_repo):
 
 
 @pytest.fixture
-def services(container_factory, service_config, routing_repo):
+def services(start_service, service_config, routing_repo):
     for cls in (TrackingService, RoutingService):
-        container_factory(cls, service_config).start()
+        start_service(cls)
     return event_dispatcher(service_config)
 
 
@@ -53,9 +53,8 @@ def test_without_a_valid_agency_the_report_waits_for_verification(services, trac
     assert report["status"] == "received" and report["agency_code"] is None
 
 
-def test_agencies_and_regions_are_served_from_the_seed(container_factory, service_config, routing_repo):
-    container = container_factory(RoutingService, service_config)
-    container.start()
+def test_agencies_and_regions_are_served_from_the_seed(start_service, routing_repo):
+    container = start_service(RoutingService)
     with entrypoint_hook(container, "regions") as regions:
         assert len(regions(level=1)) == 38
         assert len(regions(level=2)) == 514

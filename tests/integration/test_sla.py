@@ -11,10 +11,8 @@ from tests.support.waiting import wait_for
 
 
 @pytest.fixture
-def sla(container_factory, service_config):
-    container = container_factory(SlaService, service_config)
-    container.start()
-    return container
+def sla(start_service):
+    return start_service(SlaService)
 
 
 @pytest.fixture
@@ -23,9 +21,9 @@ def repo(open_repo):
 
 
 @pytest.fixture
-def deadlines(container_factory, service_config):
+def deadlines(start_service):
     cls = make_recorder(("sla", "deadline_set"))
-    container_factory(cls, service_config).start()
+    start_service(cls)
     return cls.heard
 
 

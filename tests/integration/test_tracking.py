@@ -14,10 +14,8 @@ from tests.support.waiting import wait_for
 
 
 @pytest.fixture
-def tracking(container_factory, service_config):
-    container = container_factory(TrackingService, service_config)
-    container.start()
-    return container
+def tracking(start_service):
+    return start_service(TrackingService)
 
 
 @pytest.fixture
@@ -26,9 +24,9 @@ def repo(open_repo):
 
 
 @pytest.fixture
-def recorder(container_factory, service_config):
+def recorder(start_service):
     cls = make_recorder(("tracking", "report_updated"))
-    container_factory(cls, service_config).start()
+    start_service(cls)
     return cls
 
 
