@@ -51,6 +51,11 @@ class GatewayService(ObservedService):
         receipt = self.intake.submit(read_json(request), channel=channel, idempotency_key=idempotency_key)
         return json_response(receipt, status=201, headers={"Location": f"/api/v1/reports/{receipt['tracking_id']}"})
 
+    @http("GET", "/api/v1/reports")
+    @api
+    def list_reports(self, request):
+        return json_response(self.tracking.feed(request.args.to_dict()))
+
     @http("GET", "/api/v1/reports/<tracking_id>")
     @api
     def get_report(self, request, tracking_id):

@@ -18,7 +18,8 @@ from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.common.secrets import Secrets
 from services.intake.dependencies import TrackingIds
-from services.intake.domain import flatten_field_errors, idempotency_record_id, request_fingerprint
+from services.common.field_errors import flatten_field_errors
+from services.intake.domain import idempotency_record_id, request_fingerprint
 from services.intake.exceptions import IdempotencyConflict, ValidationFailed
 from services.intake.schemas import SubmissionSchema
 from services.intake.storage import IntakeRepository

@@ -81,6 +81,7 @@ def new_case(event):
         "due_at": None,
         "due_version": 0,
         "support_count": 0,
+        "search_text": f"{event['title']} {event['body']}".lower(),
         "created_at": event["submitted_at"],
         "updated_at": event["submitted_at"],
     }

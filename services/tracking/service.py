@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.access_codes import access_code_matches
+from services.common.field_errors import flatten_field_errors
 from services.common.events import DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
@@ -20,7 +21,7 @@ from services.common.secrets import Secrets
 from services.common.service_base import ObservedService
 from services.tracking import domain
 from services.tracking.exceptions import Forbidden, IllegalTransition, NotFound, RateLimited, ValidationFailed
-from services.tracking.schemas import TransitionSchema
+from services.tracking.schemas import FeedQuerySchema, TransitionSchema
 from services.tracking.storage import TrackingRepository
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class TrackingService(ObservedService):
         try:
             change = TransitionSchema().load(change)
         except ValidationError as exc:
-            raise ValidationFailed("transition request invalid", fields=exc.messages)
+            raise ValidationFailed("transition request invalid", fields=flatten_field_errors(exc.messages))
         report = self._get(tracking_id)
         self._check_expectations(report, change)
         entry = self._claim_entry(report, change)
@@ -97,6 +98,20 @@ class TrackingService(ObservedService):
         report = self._get(tracking_id)
         audience = self._audience(report, access_code)
         return domain.timeline_view(self.storage.entries(tracking_id, report["version"]), audience)
+
+    @rpc
+    @unavailable_on_store_error
+    def feed(self, query):
+        """The public feed: non-confidential reports, newest first, in the list envelope."""
+        try:
+            filters = FeedQuerySchema().load(query)
+        except ValidationError as exc:
+            raise ValidationFailed("Parameter pencarian tidak valid.", fields=flatten_field_errors(exc.messages))
+        page, per_page = filters.pop("page"), filters.pop("per_page")
+        reports, total = self.storage.find_public(filters, page, per_page)
+        current = now()
+        return {"items": [domain.report_view(r, current) for r in reports], "page": page, "per_page": per_page,
+                "total": total}
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):

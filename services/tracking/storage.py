@@ -1,4 +1,5 @@
 """Tracking's repository: ID blocks, reports (the read model), timeline entries (each its own outbox)."""
+import re
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -19,6 +20,7 @@ class TrackingRepository(Repository):
         self.db.timeline.create_index([("published", ASCENDING), ("written_at", ASCENDING)])
         self.db.reports.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         self.db.reports.create_index("agency_code")
+        self.db.reports.create_index([("confidential", ASCENDING), ("created_at", DESCENDING)])
 
     def reserve_id_block(self, size):
         """Atomically reserve `size` sequence numbers; returns the block [start, end)."""
@@ -98,6 +100,21 @@ class TrackingRepository(Repository):
     def count_unpublished(self, cap=UNPUBLISHED_GAUGE_CAP):
         """For the outbox gauge: an indexed find, capped (a count would scan the whole collection on nx-27017)."""
         return len(list(self.db.timeline.find({"published": False}, {"_id": 1}).limit(cap)))
+
+    def find_public(self, filters, page, per_page):
+        """Non-confidential reports, newest first, with the feed's filters (all plain field conditions)."""
+        query = {"confidential": False}
+        for name, field in (("status", "status"), ("agency", "agency_code"), ("region", "region_code"),
+                            ("category", "category"), ("type", "type")):
+            if filters.get(name):
+                query[field] = filters[name]
+        created = {op: filters[name] for name, op in (("from", "$gte"), ("to", "$lt")) if filters.get(name)}
+        if created:
+            query["created_at"] = created
+        if filters.get("q"):
+            query["search_text"] = {"$regex": re.escape(filters["q"].lower())}
+        cursor = self.db.reports.find(query).sort("created_at", DESCENDING).skip((page - 1) * per_page).limit(per_page)
+        return list(cursor), self.db.reports.count_documents(query)
 
     def set_due(self, report, due_at, due_version):
         """Show the newest clock's deadline; an older clock's event arriving late changes nothing."""

@@ -196,3 +196,16 @@ def _submits(port):
     metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     match = re.search(r'lapor_entrypoint_calls_total\{entrypoint="submit",outcome="ok",service="intake"\} (\S+)', metrics)
     return float(match.group(1)) if match else 0.0
+
+
+def test_the_public_feed_lists_reports_newest_first_without_confidential_ones(stack):
+    secret = post(stack, make_report(title="Laporan rahasia pungli", confidential=True)).json()["tracking_id"]
+    public = post(stack, make_report(title="Trotoar rusak di pasar")).json()["tracking_id"]
+    wait_for(lambda: get(stack, "/api/v1/reports?q=trotoar").json()["total"] == 1, message="feed shows it")
+    feed = get(stack, "/api/v1/reports?per_page=100").json()
+    ids = [item["tracking_id"] for item in feed["items"]]
+    assert ids[0] == public and secret not in ids and "reporter" not in feed["items"][0]
+    refused = get(stack, "/api/v1/reports?status=hilang&from=kemarin")
+    assert refused.status_code == 400
+    assert set(refused.json()["error"]["fields"]) == {"status", "from"}
+    assert refused.json()["error"]["fields"]["from"] == ["Tanggal tidak valid (gunakan YYYY-MM-DD)."]

@@ -184,6 +184,9 @@ def test_tracking_storage_contract(recorded):
     assert repository.count_access_failure("10000004", timedelta(minutes=15))[0] == 1
     assert repository.count_access_failure("10000004", timedelta(minutes=15))[0] == 2
     assert repository.access_failures("10000004", timedelta(minutes=15))[0] == 2
+    found, total = repository.find_public({"q": "jalan", "status": "disposed", "region": "18.72",
+                                           "from": now() - timedelta(days=1), "to": now() + timedelta(days=1)}, 1, 10)
+    assert total == 1 and found[0]["tracking_id"] == "10000004"
     repository.delete_entry("10000004", 2)
     assert repository.get_entry("10000004", 2) is None
     exercise_ledger(repository)

@@ -1,11 +1,14 @@
 """Tracking against the real broker and store: opening cases, the compare-and-set transition, ID blocks."""
+from datetime import datetime, timedelta, timezone
+
 import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.common.errors import IllegalTransition
+from services.common.errors import IllegalTransition, ValidationFailed
+from services.common.tracking_ids import make_tracking_id
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_submitted_event
@@ -134,3 +137,33 @@ def test_id_blocks_never_overlap(tracking):
     numbers = [n for block in blocks for n in range(block["start"], block["end"])]
     assert len(numbers) == len(set(numbers)) == 1511
     assert min(numbers) == 1_000_000
+
+
+def test_the_public_feed_filters_pages_and_never_shows_confidential_reports(tracking, service_config):
+    cases = [
+        make_submitted_event(tracking_id=make_tracking_id(1_000_000 + n), title=title, type=kind,
+                             confidential=confidential, location={"region_code": region},
+                             submitted_at=(datetime.now(timezone.utc) - timedelta(minutes=10 - n)).isoformat())
+        for n, (title, kind, confidential, region) in enumerate([
+            ("Jalan berlubang di Metro", "complaint", False, "18.72"),
+            ("Lampu jalan mati", "aspiration", False, "18.72"),
+            ("Pungutan liar di kantor", "complaint", True, "18.72"),
+            ("Jalan rusak di Bandar Lampung", "complaint", False, "18.71"),
+        ])
+    ]
+    for event in cases:
+        deliver(tracking, service_config, event)
+
+    with entrypoint_hook(tracking, "feed") as feed:
+        everything = feed({})
+        assert everything["total"] == 3
+        assert "Pungutan liar di kantor" not in [r["title"] for r in everything["items"]]
+        assert [r["title"] for r in feed({"q": "JALAN", "region": "18.72"})["items"]] == [
+            "Lampu jalan mati", "Jalan berlubang di Metro"]  # newest first
+        assert feed({"type": "aspiration"})["total"] == 1
+        page = feed({"per_page": "2", "page": "2"})
+        assert (page["page"], page["per_page"], len(page["items"]), page["total"]) == (2, 2, 1, 3)
+        assert feed({"from": "2000-01-01", "to": "2000-12-31"})["total"] == 0
+        with pytest.raises(ValidationFailed) as caught:
+            feed({"status": "lost", "per_page": "1000", "sort": "x"})
+        assert set(caught.value.fields) == {"status", "per_page", "sort"}

@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.tracking_ids import is_valid_tracking_id, make_tracking_id
+from services.common.field_errors import flatten_field_errors, translate_message
 from services.intake.domain import (
-    TrackingIdAllocator, flatten_field_errors, idempotency_record_id, request_fingerprint, translate_message,
+    TrackingIdAllocator, idempotency_record_id, request_fingerprint,
 )
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
-from services.intake.domain import flatten_field_errors
+from services.common.field_errors import flatten_field_errors
 from services.intake.schemas import SubmissionSchema
 
 FUTURE = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
