@@ -25,6 +25,27 @@ RELAY_BATCH = 200
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 
 
+def relay_unpublished(claim, publish, mark_published, skip=lambda document: False, batch=RELAY_BATCH):
+    """The relay loop every outbox shares: claim a document, publish its event, clear its flag.
+
+    Stops at the first failed publish (the broker is away; the claim's lease runs out and a later
+    run tries again). Returns False then, True when it ran out of work or reached `batch`.
+    """
+    for _ in range(batch):
+        document = claim()
+        if document is None:
+            return True
+        if skip(document):
+            continue
+        try:
+            publish(document)
+        except Exception as exc:  # noqa: BLE001 - broker still away; the lease expires and we retry
+            log.warning("relay could not publish %s: %s", document.get("_id"), exc)
+            return False
+        mark_published(document)
+    return True
+
+
 class _Outbox:
     def __init__(self, provider, worker_ctx):
         self._provider = provider

@@ -12,7 +12,7 @@ from services.common.access_codes import generate_access_code, hash_access_code
 from services.common.events import REPORT_SUBMITTED, SCHEMA_VERSION, now
 from services.common.mongo import MongoStore, unavailable_on_store_error
 from services.common.outbox import (
-    RELAY_BATCH, RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher,
+    RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher, relay_unpublished,
 )
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
@@ -57,25 +57,14 @@ class IntakeService(ObservedService):
             return None
         return json.loads(self.secrets.cipher.decrypt(encrypted.encode()))
 
-    @rpc
-    def submission_published(self, tracking_id):
-        submission = self.storage.get_submission(tracking_id)
-        return None if submission is None else submission["published"]
-
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
         """Publish what the answering worker could not (broker away, process killed)."""
-        for _ in range(RELAY_BATCH):
-            submission = self.storage.claim_unpublished(RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS)
-            if submission is None:
-                break
-            try:
-                self.outbox.publish_now(REPORT_SUBMITTED, submission["event"])
-            except Exception as exc:  # noqa: BLE001 - broker still away; the lease expires and we retry
-                log.warning("relay could not publish %s: %s", submission["_id"], exc)
-                break
-            self.storage.mark_published(submission["_id"])
-            log.info("relay published report_submitted for %s", submission["_id"])
+        relay_unpublished(
+            claim=lambda: self.storage.claim_unpublished(RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS),
+            publish=lambda submission: self.outbox.publish_now(REPORT_SUBMITTED, submission["event"]),
+            mark_published=lambda submission: self.storage.mark_published(submission["_id"]),
+        )
         self.record_outbox_backlog(self.storage.count_unpublished())
 
     def _load(self, report):

@@ -9,7 +9,9 @@ from nameko.timer import timer
 from services.common.events import DEADLINE_BREACHED, DEADLINE_SET, REPORT_UPDATED, SCHEMA_VERSION, now
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
-from services.common.outbox import RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher
+from services.common.outbox import (
+    RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher, relay_unpublished,
+)
 from services.common.service_base import ObservedService
 from services.sla import domain
 from services.sla.storage import SlaRepository
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 BREACH_CHECK_SECONDS = 30
 BATCH = 200
+# Each clock carries two outboxes: (event, its published flag, the field holding the event).
+OUTBOXES = ((DEADLINE_SET, "published", "event"), (DEADLINE_BREACHED, "breach_published", "breach_event"))
 # One per process: the holidays package computes each year once and caches it.
 CALENDAR = domain.WorkingCalendar()
 
@@ -73,14 +77,14 @@ class SlaService(ObservedService):
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
-        for event_type, flag in ((DEADLINE_SET, "published"), (DEADLINE_BREACHED, "breach_published")):
-            for _ in range(BATCH):
-                clock = self.storage.claim_unpublished(flag, RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS)
-                if clock is None:
-                    break
-                event = clock["event"] if flag == "published" else clock["breach_event"]
-                if not self._publish(event_type, event, clock["_id"], flag):
-                    return
+        for event_type, flag, event_field in OUTBOXES:
+            published = relay_unpublished(
+                claim=lambda: self.storage.claim_unpublished(flag, RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS),
+                publish=lambda clock: self.outbox.publish_now(event_type, clock[event_field]),
+                mark_published=lambda clock: self.storage.mark_published(clock["_id"], flag),
+            )
+            if not published:
+                break
         self.record_outbox_backlog(self.storage.count_unpublished())
 
     def _open_clock(self, event, stage):

@@ -14,7 +14,7 @@ from services.common.events import DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATE
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
 from services.common.outbox import (
-    RELAY_BATCH, RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher,
+    RELAY_GRACE_SECONDS, RELAY_INTERVAL_SECONDS, RELAY_LEASE_SECONDS, OutboxDispatcher, relay_unpublished,
 )
 from services.common.rpc import TimedRpc
 from services.common.secrets import Secrets
@@ -116,23 +116,23 @@ class TrackingService(ObservedService):
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
         """Publish timeline entries whose `report_updated` did not go out when they were written."""
-        for _ in range(RELAY_BATCH):
-            entry = self.storage.claim_unpublished_entry(RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS)
-            if entry is None:
-                break
-            report = self.storage.get_report(entry["tracking_id"])
-            if report is None or report["version"] < entry["version"]:
-                if entry["written_at"] < now() - timedelta(seconds=ORPHAN_AGE_SECONDS):
-                    # The write after this entry never happened: it is not part of the case.
-                    self.storage.delete_entry(entry["tracking_id"], entry["version"])
-                continue
-            try:
-                self.outbox.publish_now(REPORT_UPDATED, entry["event"])
-            except Exception as exc:  # noqa: BLE001 - broker still away; the lease expires and we retry
-                log.warning("relay could not publish %s: %s", entry["_id"], exc)
-                break
-            self.storage.mark_entry_published(entry["tracking_id"], entry["version"])
+        relay_unpublished(
+            claim=lambda: self.storage.claim_unpublished_entry(RELAY_GRACE_SECONDS, RELAY_LEASE_SECONDS),
+            skip=self._not_yet_part_of_the_case,
+            publish=lambda entry: self.outbox.publish_now(REPORT_UPDATED, entry["event"]),
+            mark_published=lambda entry: self.storage.mark_entry_published(entry["tracking_id"], entry["version"]),
+        )
         self.record_outbox_backlog(self.storage.count_unpublished())
+
+    def _not_yet_part_of_the_case(self, entry):
+        """An entry whose report has not reached its version: wait, or drop it once it is an old orphan."""
+        report = self.storage.get_report(entry["tracking_id"])
+        if report is not None and report["version"] >= entry["version"]:
+            return False
+        if entry["written_at"] < now() - timedelta(seconds=ORPHAN_AGE_SECONDS):
+            # The write after this entry never happened: it is not part of the case.
+            self.storage.delete_entry(entry["tracking_id"], entry["version"])
+        return True
 
     def _get(self, tracking_id):
         report = self.storage.get_report(tracking_id)
