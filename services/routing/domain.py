@@ -63,7 +63,8 @@ def agency_tree(agencies):
 def triage(event, requested_agency):
     """First triage of a new report: its region and, when the reporter chose a valid agency, that agency.
 
-    Returns the triage record; `auto_dispose` is True only when the requested agency exists.
+    `requested_agency` is the agency the reporter named, or the government of the region an SMS was
+    addressed to (`KOTA METRO ...`). Returns the triage record; `auto_dispose` only when it exists.
     Keyword and learned suggestions, out-of-scope hints and duplicates come with the routing issue.
     """
     content = event.get("content") or {}
@@ -79,3 +80,39 @@ def triage(event, requested_agency):
         "auto_dispose": requested_agency is not None,
         "version": event["version"],
     }
+
+
+# DESIGN §1: the reasons a national admin may give for "bukan ranah LAPOR".
+OUT_OF_SCOPE_REASONS = ("elections", "criminal", "private_company", "in_court", "social_media", "not_government",
+                        "too_general")
+CASE_CLASSES = ("standard", "dispute", "field_inspection")
+# The third decline sends the report to a national admin instead of another agency (DESIGN §1).
+MAX_HOPS = 3
+LOCAL_GOVERNMENT_KINDS = ("province", "regency", "city")
+
+
+def decline_destination(declining_code, suggested, hops_before):
+    """Where a declined report goes: (status, agency or None). Never nowhere."""
+    if hops_before + 1 >= MAX_HOPS:
+        return "received", None
+    if suggested is not None and suggested["code"] != declining_code:
+        return "disposed", suggested
+    return "received", None
+
+
+def may_dispose_to(actor, target_code, actor_scope):
+    """National admins dispose anywhere; an agency admin only on to its own units."""
+    if actor["role"] == "national_admin":
+        return True
+    return target_code in actor_scope and target_code != actor.get("agency_code")
+
+
+def decline_note(suggested, destination, hops):
+    """The timeline's plain account of where a declined report went."""
+    if destination is not None:
+        return f"Bukan wewenang; diteruskan ke {destination['name']} (perpindahan ke-{hops})."
+    if hops >= MAX_HOPS:
+        return f"Bukan wewenang untuk ke-{hops} kalinya; dikembalikan ke admin nasional beserta riwayatnya."
+    if suggested is not None:
+        return "Bukan wewenang; saran instansi sama dengan instansi penolak, dikembalikan ke antrean nasional."
+    return "Bukan wewenang; dikembalikan ke antrean verifikasi nasional."

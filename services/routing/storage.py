@@ -5,6 +5,7 @@ from pymongo import ASCENDING, UpdateOne
 
 from services.common.events import now
 from services.common.mongo import Repository
+from services.routing.domain import LOCAL_GOVERNMENT_KINDS
 
 
 def _contains(text):
@@ -49,6 +50,22 @@ class RoutingRepository(Repository):
         if parent_code:
             query["parent_code"] = parent_code
         return list(self.db.regions.find(query, {"_id": 0, "updated_at": 0}).sort("code", ASCENDING))
+
+    def units_under(self, agency_code):
+        """Every unit below an agency, level by level (units may have sub-units)."""
+        found, parents = [], [agency_code]
+        while parents:
+            children = [a["code"] for a in self.db.agencies.find(
+                {"parent_code": {"$in": parents}, "kind": "unit"}, {"code": 1})]
+            parents = [code for code in children if code not in found and code != agency_code]  # a cycle ends here
+            found.extend(parents)
+        return found
+
+    def local_government(self, region_code):
+        """The government (province, regency or city) of a region, if the region is known."""
+        return self.db.agencies.find_one(
+            {"region_code": region_code, "kind": {"$in": list(LOCAL_GOVERNMENT_KINDS)}}, {"_id": 0, "updated_at": 0}
+        )
 
     def count_regions(self, level):
         return self.db.regions.count_documents({"level": level})

