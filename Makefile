@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a part of them.
-.PHONY: run test deps test-env test-unit test-integration test-e2e bench clean
+.PHONY: run test deps test-env test-unit test-integration test-e2e bench clean admin
 
 PYTEST := .venv/bin/python -m pytest
 
@@ -23,6 +23,14 @@ test-integration: deps test-env
 
 test-e2e: deps test-env
 	$(PYTEST) tests/e2e
+
+# Officer accounts in the local run's store (while `make run` is up): asks the password twice.
+#   make admin USERNAME=budi.s ROLE=national_admin [AGENCY=KOTA-18.72] [NAME="Budi S"]
+#   make admin ADMIN_ARGS=list   (or ADMIN_ARGS="disable --username budi.s")
+admin: deps
+	LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
+	  .venv/bin/python -m services.gateway.admin $(or $(ADMIN_ARGS),create --username "$(USERNAME)" --role "$(ROLE)" \
+	  $(if $(AGENCY),--agency "$(AGENCY)") $(if $(NAME),--name "$(NAME)"))
 
 bench: deps
 	.venv/bin/python -m bench.e2e $(BENCH_ARGS)

@@ -16,8 +16,10 @@ from pathlib import Path
 import requests
 
 from devstack import topology
-from services.routing.seed import seed as seed_reference_data
+from services.routing.seed import seed as seed_reference_data, seed_demo_units
 from services.common.mongo import open_repository
+from services.gateway.admin import DEMO_ACCOUNTS, ensure_demo_accounts
+from services.gateway.storage import GatewayRepository
 from services.routing.storage import RoutingRepository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +80,21 @@ def prepare(settings, log=print):
     log(f"reference data: {counts['provinces']} provinces, {counts['regencies_and_cities']} regencies/cities, "
         f"{counts['agencies']} agencies")
     return counts
+
+
+def seed_demo(settings, password, log=print):
+    """`make run` only: a unit of Kota Metro and one account per kind of officer; existing ones are kept."""
+    client, routing = open_repository(RoutingRepository, settings.mongo_uri, "lapor_routing", settings.db_prefix)
+    try:
+        seed_demo_units(routing)
+        gateway = GatewayRepository(client[f"{settings.db_prefix}lapor_gateway"])
+        gateway.ensure_indexes()
+        created = ensure_demo_accounts(gateway, password)
+    finally:
+        client.close()
+    kept = "" if len(created) == len(DEMO_ACCOUNTS) else " (accounts made by an earlier run keep their password)"
+    log(f"demo accounts: {', '.join(a['username'] for a in DEMO_ACCOUNTS)}; password {password}{kept}")
+    return created
 
 
 def service_command(service):

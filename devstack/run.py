@@ -1,8 +1,8 @@
 """`make run`: bring the whole of LAPOR up on this machine and keep it in the foreground.
 
 RabbitMQ (used, started or installed), the store (nx-27017 under var/store unless LAPOR_MONGO_URI is
-set), the bus topology, the reference data, then the six services under honcho. Ctrl-C stops what
-this started; the data under var/ stays for the next run.
+set), the bus topology, the reference data, the demo unit and accounts, then the six services under
+honcho. Ctrl-C stops what this started; the data under var/ stays for the next run.
 """
 import os
 import secrets
@@ -24,6 +24,7 @@ from devstack.store import StoreError, StoreServer, ping  # noqa: E402
 
 VAR = launcher.ROOT / "var"
 SECRETS_FILE = VAR / "secrets.env"
+DEFAULT_DEMO_PASSWORD = "demo12345"
 
 
 def say(message):
@@ -101,6 +102,7 @@ def main():
         return 1
     try:
         launcher.prepare(settings, log=say)
+        launcher.seed_demo(settings, os.environ.get("LAPOR_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD, log=say)
         manager = Manager()
         for name, argv, env in launcher.service_processes(settings):
             manager.add_process(name, shlex.join(argv), env=env, cwd=str(launcher.ROOT))

@@ -1,7 +1,85 @@
-"""The gateway's repository (lapor_gateway). Officer accounts, API clients and the audit log arrive
-with the accounts issue; today the gateway keeps no state of its own between requests."""
+"""The gateway's repository (lapor_gateway): officer accounts, login-failure counters and the audit log."""
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.common.events import now
 from services.common.mongo import Repository
 
 
 class GatewayRepository(Repository):
-    pass
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.db.accounts.create_index("agency_code")
+        self.db.audit.create_index([("at", DESCENDING)])
+        self.db.audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
+        self.db.audit.create_index([("tracking_id", ASCENDING), ("at", DESCENDING)])
+
+    # Accounts: `_id` is the username.
+
+    def insert_account(self, account):
+        """False when the username is taken: an existing account is never overwritten."""
+        try:
+            self.db.accounts.insert_one(account)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def account(self, username):
+        return self.db.accounts.find_one({"_id": username})
+
+    def accounts(self):
+        return list(self.db.accounts.find({}, {"password_hash": 0}).sort("_id", ASCENDING))
+
+    def set_disabled(self, username, disabled_at):
+        """`disabled_at` None enables the account again; False when there is no such account."""
+        return self.db.accounts.update_one({"_id": username}, {"$set": {"disabled_at": disabled_at}}).matched_count == 1
+
+    def set_password_hash(self, username, password_hash):
+        self.db.accounts.update_one({"_id": username}, {"$set": {"password_hash": password_hash}})
+
+    # Login failures, one counter per key (`user:<name>`, `address:<ip>`) in a fixed window from its first failure.
+
+    def count_login_failure(self, key, window):
+        """Count one failure atomically (parallel attempts each count); returns (failures, window start)."""
+        while True:
+            current = now()
+            record = self.db.login_failures.find_one_and_update(
+                {"_id": key, "window_started_at": {"$gt": current - window}}, {"$inc": {"count": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if record is not None:
+                return record["count"], record["window_started_at"]
+            # No open window: start one, unless a parallel attempt has just done so (then count in that one).
+            restarted = self.db.login_failures.update_one(
+                {"_id": key, "window_started_at": {"$lte": current - window}},
+                {"$set": {"window_started_at": current, "count": 1}},
+            )
+            if restarted.modified_count:
+                return 1, current
+            try:
+                self.db.login_failures.insert_one({"_id": key, "window_started_at": current, "count": 1})
+                return 1, current
+            except DuplicateKeyError:
+                continue
+
+    def forgive_login_failure(self, key):
+        self.db.login_failures.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+
+    def clear_login_failures(self, key):
+        self.db.login_failures.delete_one({"_id": key})
+
+    # The audit log: insert and find only, so nothing in the gateway can rewrite history.
+
+    def insert_audit(self, entry):
+        self.db.audit.insert_one(dict(entry))
+
+    def find_audit(self, username=None, tracking_id=None, skip=0, limit=50):
+        """(entries newest first, total) for the filters given."""
+        query = {}
+        if username:
+            query["username"] = username
+        if tracking_id:
+            query["tracking_id"] = tracking_id
+        newest_first = [("at", DESCENDING), ("_id", DESCENDING)]
+        entries = list(self.db.audit.find(query, {"_id": 0}).sort(newest_first).skip(skip).limit(limit))
+        return entries, self.db.audit.count_documents(query)

@@ -29,6 +29,19 @@ def seed(repository):
     }
 
 
+# Units exist only where an agency creates them; the local run gets one so its demo officer has a home.
+DEMO_UNITS = (
+    {"code": "KOTA-18.72-DPUPR", "name": "Dinas Pekerjaan Umum dan Penataan Ruang Kota Metro", "kind": "unit",
+     "parent_code": "KOTA-18.72", "region_code": "18.72"},
+)
+
+
+def seed_demo_units(repository):
+    """Upsert the demo units (`make run` only, never the tests' or a real deployment's data)."""
+    repository.upsert_agencies([dict(unit) for unit in DEMO_UNITS])
+    return [unit["code"] for unit in DEMO_UNITS]
+
+
 def main():
     uri = os.environ.get("LAPOR_MONGO_URI", "mongodb://127.0.0.1:27017/")
     client, repository = open_repository(RoutingRepository, uri, "lapor_routing", os.environ.get("LAPOR_DB_PREFIX", ""))

@@ -1,0 +1,166 @@
+"""Officer accounts from the command line: the first national admin, and every account after it.
+
+    python -m services.gateway.admin create --username budi.s --role national_admin [--name "Budi S"]
+    python -m services.gateway.admin create --username metro.admin --role agency_admin --agency KOTA-18.72
+    python -m services.gateway.admin disable --username metro.admin
+    python -m services.gateway.admin enable --username metro.admin
+    python -m services.gateway.admin list
+
+The password is asked twice (or read from the first line of stdin with --password-stdin). Uses the
+services' own store settings: LAPOR_MONGO_URI and LAPOR_DB_PREFIX.
+"""
+import argparse
+import getpass
+import os
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
+
+from marshmallow import ValidationError  # noqa: E402
+from pymongo.errors import PyMongoError  # noqa: E402
+
+from services.common.events import now  # noqa: E402
+from services.common.mongo import open_repository  # noqa: E402
+from services.gateway import accounts  # noqa: E402
+from services.gateway.storage import GatewayRepository  # noqa: E402
+from services.routing.storage import RoutingRepository  # noqa: E402
+
+DEFAULT_MONGO_URI = "mongodb://127.0.0.1:27017/"
+CLI_ACTOR = {"username": None, "role": "system", "agency_code": None}
+
+# The local run's accounts (`make run` only): one per kind of officer, all on Kota Metro.
+DEMO_ACCOUNTS = (
+    {"username": "demo.admin", "role": "national_admin", "agency_code": None, "name": "Admin Nasional (demo)"},
+    {"username": "demo.supervisor", "role": "supervisor", "agency_code": None, "name": "Pengawas (demo)"},
+    {"username": "demo.metro.admin", "role": "agency_admin", "agency_code": "KOTA-18.72",
+     "name": "Admin Kota Metro (demo)"},
+    {"username": "demo.metro.officer", "role": "agency_officer", "agency_code": "KOTA-18.72-DPUPR",
+     "name": "Petugas DPUPR Kota Metro (demo)"},
+)
+
+
+class AccountError(Exception):
+    """Why an account command could not be done, for the operator."""
+
+
+def create_account(repository, fields, agency_lookup):
+    """Validate, hash and store a new account; `agency_lookup(code)` is routing's agency record or None."""
+    loaded = checked_fields(fields, agency_lookup)
+    account = accounts.new_account(loaded, accounts.hash_password(loaded["password"]), now())
+    if not repository.insert_account(account):
+        raise AccountError(f"username: {loaded['username']} already exists.")
+    _audit(repository, "account_created", account["_id"], {"role": account["role"],
+                                                             "agency_code": account["agency_code"]})
+    return account
+
+
+def checked_fields(fields, agency_lookup, without_password=False):
+    """The account's fields as the schema loads them, its agency fitting its role; AccountError otherwise."""
+    try:
+        loaded = accounts.AccountSchema().load(fields, partial=("password",) if without_password else False)
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in exc.messages.items())
+        raise AccountError(problems)
+    if loaded["agency_code"]:
+        problem = accounts.agency_role_problem(loaded["role"], agency_lookup(loaded["agency_code"]))
+        if problem:
+            raise AccountError(f"agency_code: {problem}")
+    return loaded
+
+
+def set_disabled(repository, username, disabled):
+    if not repository.set_disabled(username, now() if disabled else None):
+        raise AccountError(f"username: no account {username}.")
+    _audit(repository, "account_disabled" if disabled else "account_enabled", username, None)
+
+
+def ensure_demo_accounts(repository, password):
+    """Create the demo accounts that are missing; existing ones (and their passwords) are left as they are.
+
+    The demo password may be shorter than the policy asks (its default, demo12345, is): local run only."""
+    created, password_hash = [], accounts.hash_password(password)
+    for demo in DEMO_ACCOUNTS:
+        account = accounts.new_account(demo, password_hash, now())
+        if repository.insert_account(account):
+            created.append(demo["username"])
+    return created
+
+
+def _audit(repository, action, username, details):
+    repository.insert_audit(accounts.audit_entry(
+        CLI_ACTOR, action, None, "ok", None, dict(details or {}, account=username, via="cli"), now()))
+
+
+def read_password(args, stdin):
+    if args.password_stdin:
+        return stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Password (again): "):
+        raise AccountError("the two passwords differ.")
+    return password
+
+
+def parser():
+    root = argparse.ArgumentParser(prog="python -m services.gateway.admin", description="LAPOR officer accounts")
+    commands = root.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create an account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=accounts.ROLES)
+    create.add_argument("--agency", help="agency code (agency_admin) or unit code (agency_officer)")
+    create.add_argument("--name", help="the officer's name as shown in timelines (default: the username)")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+    for name, text in (("disable", "disable an account (its tokens stop working at once)"),
+                       ("enable", "enable a disabled account")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--username", required=True)
+    commands.add_parser("list", help="list the accounts")
+    return root
+
+
+def run(args, repository, agency_lookup, stdin, out):
+    if args.command == "create":
+        fields = {"username": args.username, "role": args.role, "agency_code": args.agency, "name": args.name}
+        checked_fields(fields, agency_lookup, without_password=True)  # before anyone types a password
+        if repository.account(args.username) is not None:
+            raise AccountError(f"username: {args.username} already exists.")
+        account = create_account(repository, dict(fields, password=read_password(args, stdin)), agency_lookup)
+        agency = f" of {account['agency_code']}" if account["agency_code"] else ""
+        print(f"created {account['_id']} ({account['role']}{agency})", file=out)
+    elif args.command in ("disable", "enable"):
+        set_disabled(repository, args.username, args.command == "disable")
+        print(f"{args.command}d {args.username}", file=out)
+    else:
+        for account in repository.accounts():
+            state = "active" if accounts.is_active(account) else f"disabled {account['disabled_at']:%Y-%m-%d}"
+            print(f"{account['_id']:<32} {account['role']:<15} {account.get('agency_code') or '-':<20} "
+                  f"{state:<20} {account.get('name') or ''}", file=out)
+
+
+def main(argv=None, environ=None, stdin=None, out=None):
+    args = parser().parse_args(argv)
+    environ = os.environ if environ is None else environ
+    stdin, out = stdin or sys.stdin, out or sys.stdout
+    uri = environ.get("LAPOR_MONGO_URI") or DEFAULT_MONGO_URI
+    prefix = environ.get("LAPOR_DB_PREFIX", "")
+    client = None
+    try:
+        client, repository = open_repository(GatewayRepository, uri, "lapor_gateway", prefix)
+        # Read-only look at routing's agencies, so an account never names an agency that does not exist.
+        agencies = RoutingRepository(client[f"{prefix}lapor_routing"])
+        run(args, repository, agencies.agency, stdin, out)
+        return 0
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except PyMongoError as exc:
+        print(f"error: the store at {uri} does not answer ({exc.__class__.__name__}); "
+              "is `make run` up? (or set LAPOR_MONGO_URI)", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

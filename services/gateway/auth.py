@@ -1,0 +1,166 @@
+"""Officer sign-in, bearer tokens and the audit log: the gateway's `auth` dependency (DESIGN §4, §5)."""
+import logging
+
+from eventlet import tpool
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+
+from services.common.errors import NotFound, RateLimited, ValidationFailed
+from services.common.events import now
+from services.common.field_errors import flatten_field_errors
+from services.common.mongo import MongoStore, unavailable_on_store_error
+from services.gateway import accounts
+from services.gateway.exceptions import Unauthorized
+
+log = logging.getLogger(__name__)
+
+# One message for an unknown name and a wrong password, so a login never tells which names exist.
+BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."
+BAD_TOKEN = "Sesi tidak valid atau sudah berakhir; silakan masuk lagi."
+NO_AGENCY = "Akun ini tidak terhubung ke instansi yang dikenal; hubungi admin."
+LOCKED = "Terlalu banyak percobaan masuk yang gagal; coba lagi nanti."
+AUDIT_MAX_PER_PAGE = 200
+LOGIN = "login"
+
+
+class Auth(DependencyProvider):
+    """Per container: the signing secret, the token lifetime and the service's own store."""
+
+    def setup(self):
+        config = self.container.config
+        self.secret_key = config.get("SECRET_KEY") or ""
+        if not self.secret_key:
+            raise RuntimeError("LAPOR_SECRET_KEY must be set (make run generates one under var/)")
+        self.ttl_seconds = int(config.get("TOKEN_TTL_SECONDS") or accounts.DEFAULT_TOKEN_TTL_SECONDS)
+        self.store = self._service_store()
+
+    def _service_store(self):
+        """The gateway's MongoStore, so accounts and audit share its one client rather than opening another."""
+        stores = [dependency for dependency in self.container.dependencies if isinstance(dependency, MongoStore)]
+        if len(stores) != 1:
+            raise RuntimeError("Auth needs the service to have exactly one MongoStore")
+        return stores[0]
+
+    def get_dependency(self, worker_ctx):
+        return Authenticator(self.store.repository, self.secret_key, self.ttl_seconds)
+
+
+class Authenticator:
+    """What an entrypoint sees as `self.auth`."""
+
+    def __init__(self, repository, secret_key, ttl_seconds):
+        self.repository = repository
+        self.secret_key = secret_key
+        self.ttl_seconds = ttl_seconds
+
+    @unavailable_on_store_error
+    def login(self, credentials, client_address, agency_lookup):
+        """{access_token, token_type, expires_in} for good credentials; every attempt is audited."""
+        login = _load_login(credentials)
+        username, password = login["username"], login["password"]
+        self._count_attempt(username, client_address)
+        account = self.repository.account(username)
+        password_hash = account["password_hash"] if account else None
+        # argon2 takes ~0.1 s of CPU: in a real thread, so other requests keep being served meanwhile.
+        if not tpool.execute(accounts.verify_password, password_hash, password):
+            outcome = "wrong_password" if account else "unknown_username"
+            self._refuse(username, account, client_address, outcome, BAD_CREDENTIALS)
+        if not accounts.is_active(account):
+            self._refuse(username, account, client_address, "disabled", BAD_CREDENTIALS)
+        self._forgive_attempt(username, client_address)
+        agency = self._agency_of(account, client_address, agency_lookup)
+        token = accounts.issue_token(account, agency, self.secret_key, self.ttl_seconds, now())
+        self._upgrade_hash(account, password)
+        self.record(_login_actor(username, account), LOGIN, None, "ok", client_address)
+        return {"access_token": token, "token_type": "bearer", "expires_in": self.ttl_seconds}
+
+    def _count_attempt(self, username, client_address):
+        """Every attempt counts as a failure until it succeeds. Counted before the password is checked, so
+        parallel guesses cannot all slip in under the limit."""
+        current, waits = now(), []
+        for key, limit in ((accounts.username_key(username), accounts.USERNAME_FAILURE_LIMIT),
+                           (accounts.address_key(client_address), accounts.ADDRESS_FAILURE_LIMIT)):
+            count, started_at = self.repository.count_login_failure(key, accounts.FAILURE_WINDOW)
+            if accounts.over_limit(count, limit):
+                waits.append(accounts.retry_after_seconds(started_at, current))
+        if waits:
+            self.record(_login_actor(username, None), LOGIN, None, "locked", client_address)
+            raise RateLimited(LOCKED, fields={"retry_after": max(waits)})
+
+    def _forgive_attempt(self, username, client_address):
+        """A success wipes the name's failures and takes itself off the address's count (an office behind
+        one address signs in many officers)."""
+        self.repository.clear_login_failures(accounts.username_key(username))
+        self.repository.forgive_login_failure(accounts.address_key(client_address))
+
+    def _refuse(self, username, account, client_address, outcome, message):
+        self.record(_login_actor(username, account), LOGIN, None, outcome, client_address)
+        raise Unauthorized(message)
+
+    def _agency_of(self, account, client_address, agency_lookup):
+        """Routing's {code, name, kind, scope} for agency roles; None for the national ones."""
+        if account["role"] not in accounts.AGENCY_ROLES:
+            return None
+        try:
+            return agency_lookup(account["agency_code"])
+        except NotFound:
+            log.warning("account %s names unknown agency %s", account["_id"], account["agency_code"])
+            self._refuse(account["_id"], account, client_address, "unknown_agency", NO_AGENCY)
+
+    def _upgrade_hash(self, account, password):
+        if accounts.needs_rehash(account["password_hash"]):
+            self.repository.set_password_hash(account["_id"], tpool.execute(accounts.hash_password, password))
+
+    @unavailable_on_store_error
+    def principal(self, request):
+        """The actor behind `Authorization: Bearer <token>`; None without the header."""
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(BAD_TOKEN)
+        try:
+            claims = accounts.verify_token(token.strip(), self.secret_key)
+        except accounts.InvalidToken:
+            raise Unauthorized(BAD_TOKEN)
+        account = self.repository.account(claims["sub"])
+        # Disabled, or given another role or agency since: the token no longer speaks for the account.
+        if (not accounts.is_active(account) or account["role"] != claims["role"]
+                or account.get("agency_code") != claims.get("agency_code")):
+            raise Unauthorized(BAD_TOKEN)
+        return accounts.actor_from_claims(claims)
+
+    @unavailable_on_store_error
+    def record(self, actor, action, tracking_id, outcome, client_address, details=None):
+        """Append one audit entry; `actor` is a principal (or the little known of someone signing in)."""
+        self.repository.insert_audit(
+            accounts.audit_entry(actor, action, tracking_id, outcome, client_address, details, now()))
+
+    @unavailable_on_store_error
+    def audit_entries(self, username=None, tracking_id=None, page=1, per_page=50):
+        """The list envelope of audit entries, newest first, with `at` as ISO-8601."""
+        page, per_page = max(1, int(page)), min(max(1, int(per_page)), AUDIT_MAX_PER_PAGE)
+        entries, total = self.repository.find_audit(username=username, tracking_id=tracking_id,
+                                                    skip=(page - 1) * per_page, limit=per_page)
+        items = [dict(entry, at=entry["at"].isoformat()) for entry in entries]
+        return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def _load_login(credentials):
+    if not isinstance(credentials, dict):
+        raise ValidationFailed("Isian tidak valid.", fields={"_body": [{
+            "id": "Isi permintaan harus berupa objek JSON.", "en": "Request body must be a JSON object."}]})
+    try:
+        return accounts.LoginSchema().load(credentials)
+    except ValidationError as exc:
+        raise ValidationFailed("Isian tidak valid.", fields=flatten_field_errors(exc.messages))
+
+
+def _login_actor(username, account):
+    """Who tried to sign in, as far as is known: an unknown name keeps no role or agency."""
+    return {
+        "username": username,
+        "role": account["role"] if account else None,
+        "agency_code": account.get("agency_code") if account else None,
+    }
