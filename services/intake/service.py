@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 from marshmallow import ValidationError
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -21,7 +22,9 @@ from services.intake.dependencies import TrackingIds
 from services.common.field_errors import flatten_field_errors
 from services.intake.domain import idempotency_record_id, request_fingerprint
 from services.intake.exceptions import IdempotencyConflict, ValidationFailed
-from services.intake.schemas import SubmissionSchema
+from services.intake.regions import default_matcher
+from services.intake.schemas import SmsMessageSchema, SubmissionSchema
+from services.intake.sms import parse_sms, portal_hint, sms_reply, sms_submission
 from services.intake.storage import IntakeRepository
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,7 @@ class IntakeService(ObservedService):
     outbox = OutboxDispatcher()
     tracking_ids = TrackingIds()
     secrets = Secrets(needs_pii_key=True)
+    config = Config()
 
     @rpc
     @unavailable_on_store_error
@@ -47,6 +51,25 @@ class IntakeService(ObservedService):
             return self._submit_idempotent(report, data, channel, idempotency_key, client)
         tracking_id = self._next_tracking_id()
         return self._store(data, channel, tracking_id, generate_access_code())
+
+    @rpc
+    @unavailable_on_store_error
+    def submit_sms(self, message):
+        """One SMS to 1708 ("KOTA METRO isi aduan") as a complaint: {tracking_id, access_code, reply}.
+
+        Idempotent on `message_id`: the operator's retry gets the same answer; another SMS under the same id
+        is refused. An unknown region prefix is still accepted and goes to national verification whole.
+        """
+        sms = self._load_sms(message)
+        data = sms_submission(parse_sms(sms["text"], default_matcher()), sms["sender"], sms.get("received_at"))
+        identity = {"from": sms["sender"], "text": sms["text"]}
+        try:
+            receipt = self._submit_idempotent(identity, data, "sms", sms["message_id"], client="sms")
+        except IdempotencyConflict:
+            raise IdempotencyConflict("message_id ini sudah dipakai untuk SMS lain.")
+        hint = portal_hint(self.config.get("PUBLIC_URL"))
+        reply = sms_reply(receipt["tracking_id"], receipt["access_code"], hint)
+        return {"tracking_id": receipt["tracking_id"], "access_code": receipt["access_code"], "reply": reply}
 
     @rpc
     @unavailable_on_store_error
@@ -72,6 +95,12 @@ class IntakeService(ObservedService):
             return SubmissionSchema().load(report)
         except ValidationError as exc:
             raise ValidationFailed("Isian laporan tidak valid.", fields=flatten_field_errors(exc.messages))
+
+    def _load_sms(self, message):
+        try:
+            return SmsMessageSchema().load(message)
+        except ValidationError as exc:
+            raise ValidationFailed("Isian SMS tidak valid.", fields=flatten_field_errors(exc.messages))
 
     def _next_tracking_id(self):
         return self.tracking_ids(self.tracking.reserve_id_block).next()
@@ -135,5 +164,6 @@ class IntakeService(ObservedService):
             "contact_encrypted": self.secrets.cipher.encrypt(json.dumps(contact).encode()).decode() if contact else None,
             "channel": channel,
             "submitted_at": submitted_at,
+            "received_at": data.get("received_at"),  # when the SMS gateway got it, for SMS
             "event": event,
         }
