@@ -3,6 +3,7 @@ import logging
 
 import eventlet
 from kombu.exceptions import OperationalError
+from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 
 from services.common.errors import Unavailable
@@ -37,7 +38,8 @@ def call_with_timeout(service_name, timeout, method, *args, **kwargs):
             raise
         log.warning("rpc to %s timed out after %ss", service_name, timeout)
         raise Unavailable(f"layanan {service_name} tidak menjawab")
-    except (OSError, OperationalError) as exc:
+    except (OSError, OperationalError, UnknownService) as exc:
+        # UnknownService: no instance of the target has ever declared its queue on this broker.
         log.warning("rpc to %s failed: %s", service_name, exc)
         raise Unavailable(f"layanan {service_name} tidak dapat dihubungi")
     finally:

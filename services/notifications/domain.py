@@ -1,4 +1,5 @@
 """Notifications' pure logic: reporter templates, channel choice and recipient masking."""
+import uuid
 
 REPORTER_TEMPLATES = {
     "opened": (
@@ -39,6 +40,16 @@ REPORTER_TEMPLATES = {
         },
     ),
 }
+
+ACCESS_CODE_TEMPLATE = "access_code_reissued"
+# Indonesian first, then English, in one message: the reporter asked for it and must be able to read it.
+ACCESS_CODE_TEXT = (
+    "LAPOR!: Kode akses baru untuk laporan {tracking_id}: {access_code}. Kode lama tetap berlaku sampai kode "
+    "baru ini dipakai. Jangan berikan kode ini kepada siapa pun. / "
+    "LAPOR!: New access code for report {tracking_id}: {access_code}. The old code keeps working until this "
+    "one is used. Do not share it with anyone."
+)
+MASKED_ACCESS_CODE = "****-****"
 
 EMAIL_CHANNELS = ("web", "mobile", "rpc", "open311")
 
@@ -87,3 +98,14 @@ def mask_recipient(recipient):
 def message_id(tracking_id, version, audience, channel):
     """One message per timeline entry, audience and channel: the unique key that stops a second send."""
     return f"{tracking_id}:{version}:{audience}:{channel}"
+
+
+def access_code_texts(tracking_id, access_code):
+    """(text to send, text to keep): the kept one never carries the code."""
+    return tuple(ACCESS_CODE_TEXT.format(tracking_id=tracking_id, access_code=code)
+                 for code in (access_code, MASKED_ACCESS_CODE))
+
+
+def access_code_message_id(tracking_id, channel):
+    """Each request for a new code is its own message (no timeline version ties it to one)."""
+    return f"{tracking_id}:{ACCESS_CODE_TEMPLATE}:{uuid.uuid4().hex}:{channel}"

@@ -53,6 +53,27 @@ class NotificationsService(ObservedService):
 
     @rpc
     @unavailable_on_store_error
+    def send_access_code(self, tracking_id, reporter_ref, channel, access_code):
+        """Send a reissued access code to the contact on file; the kept message has the code masked.
+
+        False (and nothing kept) when there is no contact to send it to."""
+        contact = self.intake.contact(reporter_ref) if reporter_ref else None
+        deliveries = domain.reporter_deliveries(channel, contact)
+        text, kept_text = domain.access_code_texts(tracking_id, access_code)
+        for delivery_channel, recipient in deliveries:
+            message_id = domain.access_code_message_id(tracking_id, delivery_channel)
+            message = {
+                "_id": message_id, "tracking_id": tracking_id, "version": None, "audience": "reporter",
+                "reporter_ref": reporter_ref, "channel": delivery_channel,
+                "recipient_masked": domain.mask_recipient(recipient), "template": domain.ACCESS_CODE_TEMPLATE,
+                "text": kept_text, "secret": True,
+            }
+            if self.storage.add_message(message):
+                self._deliver(self.storage.get_message(message_id), recipient, text=text)
+        return bool(deliveries)
+
+    @rpc
+    @unavailable_on_store_error
     def messages(self, tracking_id=None, status=None, channel=None, page=1, per_page=50):
         found, total = self.storage.find_messages(tracking_id, status, channel, page, per_page)
         items = [
@@ -71,6 +92,10 @@ class NotificationsService(ObservedService):
             message = self.storage.claim_retry(RETRY_LEASE_SECONDS)
             if message is None:
                 return
+            if message.get("secret"):
+                # The access code is not kept, so it cannot be sent again; the reporter may ask for another.
+                self._fail(message, "access code not kept for a resend", dead=True)
+                continue
             recipients = dict(domain.reporter_deliveries(message["channel"], self.intake.contact(message["reporter_ref"])))
             recipient = recipients.get(message["channel"])
             if recipient is None:
@@ -78,10 +103,11 @@ class NotificationsService(ObservedService):
             else:
                 self._deliver(message, recipient)
 
-    def _deliver(self, message, recipient):
+    def _deliver(self, message, recipient, text=None):
+        """Send `text` (default: the kept text; a secret's clear text is never kept) through the adapter."""
         adapter = make_adapter(self.config.get("NOTIFY_ADAPTER", "log"))
         try:
-            result = adapter.send(message["channel"], recipient, message["recipient_masked"], message["text"])
+            result = adapter.send(message["channel"], recipient, message["recipient_masked"], text or message["text"])
         except Exception as exc:  # noqa: BLE001 - any adapter failure is retried, then dead-lettered
             # Only the error's type: an SMTP/SMPP error text can contain the recipient (DESIGN §2).
             log.warning("delivery of %s failed: %s", message["_id"], type(exc).__name__)

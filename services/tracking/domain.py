@@ -1,4 +1,8 @@
-"""Tracking's pure logic: the transition table (DESIGN §1), timeline entries and the views of a report."""
+"""Tracking's pure logic: the transition table (DESIGN §1), the actions on it, who sees what, and the views."""
+import hashlib
+import hmac
+import statistics
+from collections import namedtuple
 from datetime import timedelta
 
 STATUSES = ("received", "verified", "disposed", "in_progress", "completed", "rejected", "archived")
@@ -32,10 +36,49 @@ TRANSITIONS = {
 PRIVATE_KINDS = frozenset({"info_requested", "reply", "access_code_reissued", "rated"})
 ACCESS_FAILURE_LIMIT = 10
 ACCESS_FAILURE_WINDOW = timedelta(minutes=15)
+REISSUES_PER_DAY = 3
+DEFAULT_REOPEN_WINDOW_DAYS = 14
+
+
+# Views: the three officer audiences, the reporter (with the access code) and the public.
+OFFICER_AUDIENCES = frozenset({"national_admin", "supervisor", "agency"})
+AGENCY_ROLES = frozenset({"agency_admin", "agency_officer"})
+
+STATUS_LABELS = {
+    "received": "diterima", "verified": "terverifikasi", "disposed": "didisposisikan",
+    "in_progress": "ditindaklanjuti", "completed": "selesai", "rejected": "ditolak (bukan ranah LAPOR)",
+    "archived": "diarsipkan",
+}
+
+# An action on a report: the timeline kind it writes, the body field that becomes the entry's note,
+# the roles that may take it (officer actions), and how the action reads in an Indonesian sentence.
+Action = namedtuple("Action", "name kind text_field roles label")
+
+
+def _actions(*actions):
+    return {action.name: action for action in actions}
+
+
+OFFICER_ACTIONS = _actions(
+    Action("followup", "followup", "message", AGENCY_ROLES, "ditindaklanjuti"),
+    Action("request_info", "info_requested", "message", AGENCY_ROLES, "dimintai informasi tambahan"),
+    Action("complete", "completed", "note", AGENCY_ROLES, "diselesaikan"),
+    Action("reopen", "reopened", "reason", frozenset({"national_admin"}), "dibuka kembali"),
+    Action("archive", "archived", "note", frozenset({"national_admin"}), "diarsipkan"),
+)
+REPORTER_ACTIONS = _actions(
+    Action("reply", "reply", "message", frozenset({"reporter"}), "dibalas"),
+    Action("rate", "rated", "comment", frozenset({"reporter"}), "dinilai"),
+    Action("reopen", "reopened", "reason", frozenset({"reporter"}), "dibuka kembali"),
+)
 
 
 class TransitionNotAllowed(ValueError):
     pass
+
+
+class NotVisible(LookupError):
+    """The viewer may not know the report exists (the service answers 404)."""
 
 
 def answers_deadline(entry):
@@ -47,6 +90,159 @@ def check_transition(kind, from_status, to_status):
     allowed = TRANSITIONS.get(kind, {}).get(from_status, set())
     if to_status not in allowed:
         raise TransitionNotAllowed(f"{kind}: {from_status} → {to_status} is not allowed")
+
+
+def target_status(kind, from_status):
+    """The one status an entry of `kind` leads to from `from_status` (every tracking-owned kind has one)."""
+    allowed = TRANSITIONS.get(kind, {}).get(from_status, set())
+    if len(allowed) != 1:
+        raise TransitionNotAllowed(f"{kind}: nothing leads on from {from_status}")
+    [status] = allowed
+    return status
+
+
+def label(status):
+    return STATUS_LABELS.get(status, status)
+
+
+def refusal(action, status):
+    """The plain Indonesian sentence for an action the report's status does not allow."""
+    return f"Laporan berstatus {label(status)} tidak dapat {action.label}."
+
+
+def action_change(action, report, actor, body):
+    """The transition request an action makes: its kind, target status, note and expected version."""
+    return {
+        "kind": action.kind,
+        "to_status": target_status(action.kind, report["status"]),
+        "expected_status": report["status"],
+        "expected_version": body.get("version"),
+        "actor": actor,
+        "automatic": False,
+        "reason": None,
+        "note": body.get(action.text_field),
+    }
+
+
+def reissue_change(report):
+    """A new access code is a timeline entry like any other change; the status stays, the reporter asked."""
+    return {"kind": "access_code_reissued", "to_status": report["status"], "expected_status": None,
+            "expected_version": None, "actor": {"role": "reporter"}, "automatic": False, "reason": None,
+            "note": None}
+
+
+def within_reopen_window(report, now, window_days):
+    completed_at = report.get("completed_at")
+    return completed_at is not None and now <= completed_at + timedelta(days=window_days)
+
+
+def changes_for(report, entry):
+    """What an entry changes on the report beside its status and version (the read model's counters)."""
+    changes = {"status": entry["status"], "version": entry["version"], "updated_at": entry["at"]}
+    changes.update({key: entry[key] for key in ("agency_code", "agency_name", "case_class")})
+    if answers_deadline(entry):
+        # The clock that set `due_at` has stopped; older deadline events must not bring it back.
+        changes.update({"due_at": None, "due_version": entry["version"]})
+    if entry["kind"] == "declined":
+        changes["hops"] = report.get("hops", 0) + 1
+        if entry["status"] == "received":
+            changes["flagged"] = True  # back in the national queue after a decline: needs a person
+    if entry["kind"] == "disposed":
+        changes["flagged"] = False
+    if entry["kind"] == "followup" and report.get("first_response_at") is None:
+        changes["first_response_at"] = entry["at"]
+        changes["first_response_seconds"] = (entry["at"] - report["created_at"]).total_seconds()
+    if entry["kind"] == "completed":
+        changes["completed_at"] = entry["at"]
+    return changes
+
+
+def audience_of(report, viewer):
+    """Which officer view `viewer` (an actor) gets of `report`; NotVisible when it may not see it at all."""
+    role = viewer.get("role")
+    if role in ("national_admin", "supervisor"):
+        return role
+    if role == "system":
+        return "supervisor"  # a service acting for itself reads everything and needs no contact
+    if role in AGENCY_ROLES:
+        scope = viewer.get("scope")
+        if scope is None:
+            scope = [viewer.get("agency_code")]
+        if report.get("agency_code") and report["agency_code"] in scope:
+            return "agency"
+        raise NotVisible(report["tracking_id"])
+    if report["confidential"]:
+        raise NotVisible(report["tracking_id"])
+    return "public"
+
+
+def audience_after(before, after, viewer):
+    """(audience, may see the contact) of the officer who just changed a report, even if it left their scope."""
+    for report, contact in ((after, True), (before, False)):
+        try:
+            return audience_of(report, viewer), contact
+        except NotVisible:
+            continue
+    return "public", False
+
+
+def shows_reporter(report, audience):
+    """DESIGN §4: the reporter's own view and a national admin's; an agency's only if not anonymous."""
+    if audience in ("reporter", "national_admin"):
+        return True
+    return audience == "agency" and not report["anonymous"]
+
+
+def supporter_key(secret_key, tracking_id, client_address):
+    """One support per report and address, without keeping the address: a keyed hash of it."""
+    digest = hmac.new(secret_key.encode(), client_address.encode(), hashlib.sha256).hexdigest()
+    return f"{tracking_id}:{digest}"
+
+
+# Inbox per audience: the statuses it lists and its order (the national queue puts flagged reports first).
+_INBOXES = {
+    "national_admin": (("received", "verified"), [("flagged", -1), ("created_at", 1)]),
+    "agency": (("disposed", "in_progress"), [("due_at", 1), ("created_at", 1)]),
+    "supervisor": (OPEN_STATUSES, [("due_at", 1), ("created_at", 1)]),
+}
+
+
+def inbox_selection(viewer, status=None):
+    """(audience, statuses, agency codes or None, sort) of the viewer's inbox; NotVisible for roles without one."""
+    role = viewer.get("role")
+    audience = "agency" if role in AGENCY_ROLES else role
+    if audience not in _INBOXES:
+        raise NotVisible(role)
+    statuses, sort = _INBOXES[audience]
+    if status is not None:
+        statuses = tuple(s for s in statuses if s == status)  # a status outside the inbox lists nothing
+    agency_codes = None
+    if audience == "agency":
+        agency_codes = viewer.get("scope") if viewer.get("scope") is not None else [viewer.get("agency_code")]
+    return audience, statuses, agency_codes, sort
+
+
+def stats_view(counts, agency_names, first_response_seconds, confidential_total):
+    """`stats()`'s answer from per-field counts of non-confidential reports (`counts[field] = {value: n}`)."""
+
+    def ranked(field):
+        return sorted(((value, n) for value, n in counts[field].items() if value is not None),
+                      key=lambda pair: (-pair[1], pair[0]))
+
+    median = statistics.median(first_response_seconds) / 3600 if first_response_seconds else None
+    return {
+        "total": sum(counts["status"].values()),
+        "by_status": dict(counts["status"]),
+        "by_channel": dict(counts["channel"]),
+        "by_type": dict(counts["type"]),
+        "by_agency": [{"code": code, "name": agency_names.get(code), "count": n} for code, n in ranked("agency_code")],
+        "by_region": [{"code": code, "count": n} for code, n in ranked("region_code")],
+        "median_first_response_hours": round(median, 2) if median is not None else None,
+        "confidential_total": confidential_total,
+    }
+
+
+STATS_FIELDS = ("status", "channel", "type", "agency_code", "region_code")
 
 
 def entry_id(tracking_id, version):
@@ -73,6 +269,7 @@ def new_case(event):
         "confidential": event["confidential"],
         "reporter_ref": event.get("reporter_ref"),
         "access_code_hash": event["access_code_hash"],
+        "pending_access_code_hash": None,
         "status": "received",
         "version": 1,
         "agency_code": None,
@@ -81,6 +278,12 @@ def new_case(event):
         "due_at": None,
         "due_version": 0,
         "support_count": 0,
+        "hops": 0,
+        "flagged": False,
+        "completed_at": None,
+        "rating": None,
+        "first_response_at": None,
+        "first_response_seconds": None,
         "search_text": f"{event['title']} {event['body']}".lower(),
         "created_at": event["submitted_at"],
         "updated_at": event["submitted_at"],
@@ -101,6 +304,7 @@ def new_entry(report, kind, status, actor, at, **details):
             "role": actor.get("role", "system"),
             "agency_code": actor.get("agency_code"),
             "agency_name": actor.get("agency_name"),
+            "username": actor.get("username"),
             "name": actor.get("name"),
         },
         "automatic": bool(details.get("automatic", False)),
@@ -150,8 +354,8 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-def report_view(report, now, reporter=None):
-    """The DESIGN §4 representation. `reporter` is included only when the caller may see it."""
+def report_view(report, now, reporter=None, audience="public"):
+    """The DESIGN §4 representation. `reporter` is included only when the caller may see it (`shows_reporter`)."""
     agency = {"code": report["agency_code"], "name": report["agency_name"]} if report.get("agency_code") else None
     due_at = report.get("due_at") if report["status"] not in FINAL_STATUSES else None
     view = {
@@ -174,27 +378,40 @@ def report_view(report, now, reporter=None):
         "confidential": report["confidential"],
         "version": report["version"],
     }
+    if audience in OFFICER_AUDIENCES:
+        view["hops"] = int(report.get("hops") or 0)
+        view["flagged"] = bool(report.get("flagged"))
     if reporter is not None:
         view["reporter"] = {key: reporter.get(key) for key in ("name", "phone", "email", "handle")}
     return view
 
 
+def views_page(reports, now, audience, page, per_page, total):
+    """The DESIGN §4 list envelope of report views (never with the reporter's contact)."""
+    items = [report_view(report, now, audience=audience) for report in reports]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
 def timeline_view(entries, audience):
+    """Entries the audience may see; officer names only in officer views (never the public's or reporter's)."""
     visible = [entry for entry in entries if audience != "public" or entry["kind"] not in PRIVATE_KINDS]
-    return [
-        {
-            "kind": entry["kind"],
-            "at": _iso(entry["at"]),
-            "status": entry["status"],
-            "previous_status": entry["previous_status"],
-            "automatic": entry.get("automatic", False),
-            "actor": {
-                "role": entry["actor"]["role"],
-                "agency": {"code": entry["actor"]["agency_code"], "name": entry["actor"]["agency_name"]}
-                if entry["actor"].get("agency_code")
-                else None,
-            },
-            "note": entry.get("note"),
-        }
-        for entry in visible
-    ]
+    return [_timeline_item(entry, named=audience in OFFICER_AUDIENCES) for entry in visible]
+
+
+def _timeline_item(entry, named):
+    actor = entry["actor"]
+    item_actor = {
+        "role": actor["role"],
+        "agency": {"code": actor["agency_code"], "name": actor["agency_name"]} if actor.get("agency_code") else None,
+    }
+    if named:
+        item_actor["name"] = actor.get("name")
+    return {
+        "kind": entry["kind"],
+        "at": _iso(entry["at"]),
+        "status": entry["status"],
+        "previous_status": entry["previous_status"],
+        "automatic": entry.get("automatic", False),
+        "actor": item_actor,
+        "note": entry.get("note"),
+    }

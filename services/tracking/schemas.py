@@ -1,10 +1,10 @@
-"""Tracking's RPC schemas: a transition request as routing, gateway and sla send it."""
+"""Tracking's RPC schemas: a transition request, the viewer, the action bodies and the list queries."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
 
-from services.tracking.domain import STATUSES, TRANSITIONS
+from services.tracking.domain import OPEN_STATUSES, STATUSES, TRANSITIONS
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 ROLES = ("national_admin", "agency_admin", "agency_officer", "supervisor", "api_client", "reporter", "system")
@@ -17,7 +17,19 @@ class ActorSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     agency_code = fields.String(allow_none=True, load_default=None)
     agency_name = fields.String(allow_none=True, load_default=None)
+    username = fields.String(allow_none=True, load_default=None)
     name = fields.String(allow_none=True, load_default=None)
+
+
+class ViewerSchema(ActorSchema):
+    """An actor as the gateway builds it from a token: with the agency codes it may see (None: all)."""
+
+    scope = fields.List(fields.String(), allow_none=True, load_default=None)
+
+
+def entry_actor(viewer):
+    """What a timeline entry records of an actor: never its scope."""
+    return {key: value for key, value in viewer.items() if key != "scope"}
 
 
 class TransitionSchema(Schema):
@@ -35,6 +47,59 @@ class TransitionSchema(Schema):
     reason = fields.String(allow_none=True, load_default=None)
     note = fields.String(allow_none=True, validate=validate.Length(max=5000), load_default=None)
     case_class = fields.String(allow_none=True)
+    expected_agency_scope = fields.List(fields.String(), allow_none=True, load_default=None)
+
+
+class _ActionSchema(Schema):
+    """Every action body: unknown fields refused, and the version the caller last saw (409 if stale)."""
+
+    class Meta:
+        unknown = RAISE
+
+    version = fields.Integer(allow_none=True, load_default=None, strict=True)
+
+
+def _not_blank(text):
+    if text and not text.strip():
+        raise ValidationError("May not be blank.")
+
+
+def _text(minimum, maximum, required=True):
+    options = {"required": True} if required else {"allow_none": True, "load_default": None}
+    return fields.String(validate=[validate.Length(min=minimum, max=maximum), _not_blank], **options)
+
+
+class MessageSchema(_ActionSchema):
+    message = _text(1, 5000)
+
+
+class NoteSchema(_ActionSchema):
+    note = _text(1, 5000)
+
+
+class ReasonSchema(_ActionSchema):
+    reason = _text(3, 2000)
+
+
+class RatingSchema(_ActionSchema):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = _text(0, 2000, required=False)
+
+
+# action name → its body schema (officer and reporter actions share the field names).
+ACTION_SCHEMAS = {
+    "followup": MessageSchema, "request_info": MessageSchema, "reply": MessageSchema,
+    "complete": NoteSchema, "archive": NoteSchema, "reopen": ReasonSchema, "rate": RatingSchema,
+}
+
+
+class InboxQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(validate=validate.OneOf(OPEN_STATUSES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class FeedQuerySchema(Schema):

@@ -2,13 +2,16 @@
 import logging
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
+from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common.access_codes import access_code_matches
+from services.common.access_codes import access_code_matches, generate_access_code, hash_access_code
+from services.common.errors import Unavailable
 from services.common.field_errors import flatten_field_errors
 from services.common.events import DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
 from services.common.ledger import once_per_event
@@ -21,7 +24,9 @@ from services.common.secrets import Secrets
 from services.common.service_base import ObservedService
 from services.tracking import domain
 from services.tracking.exceptions import Forbidden, IllegalTransition, NotFound, RateLimited, ValidationFailed
-from services.tracking.schemas import FeedQuerySchema, TransitionSchema
+from services.tracking.schemas import (
+    ACTION_SCHEMAS, FeedQuerySchema, InboxQuerySchema, TransitionSchema, ViewerSchema, entry_actor,
+)
 from services.tracking.storage import TrackingRepository
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,23 @@ log = logging.getLogger(__name__)
 MAX_ID_BLOCK = 100_000
 # An entry whose report never reached its version this long after it was written is an orphan.
 ORPHAN_AGE_SECONDS = 60
+JAKARTA = ZoneInfo("Asia/Jakarta")
+NOT_FOUND = "Laporan tidak ditemukan."
+OFFICER_INVALID = "Data petugas tidak valid."
+
+
+def _load(schema, data, message):
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise ValidationFailed(message, fields=flatten_field_errors(exc.messages))
+
+
+def _action(actions, name):
+    if name not in actions:
+        raise ValidationFailed("Tindakan tidak dikenal.", fields={"action": [
+            {"id": f"Harus salah satu dari: {', '.join(actions)}.", "en": f"Must be one of: {', '.join(actions)}."}]})
+    return actions[name]
 
 
 class TrackingService(ObservedService):
@@ -37,7 +59,9 @@ class TrackingService(ObservedService):
     storage = MongoStore("lapor_tracking", TrackingRepository)
     outbox = OutboxDispatcher()
     intake = TimedRpc("intake")
+    notifications = TimedRpc("notifications")
     secrets = Secrets()
+    config = Config()
 
     @event_handler("intake", REPORT_SUBMITTED, requeue_on_error=True)
     @once_per_event(REPORT_SUBMITTED)
@@ -73,45 +97,91 @@ class TrackingService(ObservedService):
     @unavailable_on_store_error
     def transition(self, tracking_id, change):
         """The one way to change a report: compare-and-set on status and version, then `report_updated`."""
-        try:
-            change = TransitionSchema().load(change)
-        except ValidationError as exc:
-            raise ValidationFailed("transition request invalid", fields=flatten_field_errors(exc.messages))
-        report = self._get(tracking_id)
-        self._check_expectations(report, change)
-        entry = self._claim_entry(report, change)
-        updated = self._apply(report, entry, change)
-        self._publish_after_reply(self.storage.get_entry(tracking_id, entry["version"]))
-        return domain.report_view(updated, now())
+        change = _load(TransitionSchema(), change, "Permintaan perubahan tidak valid.")
+        viewer = dict(change["actor"], scope=change.pop("expected_agency_scope"))
+        report = self._within_scope(self._get(tracking_id), viewer["scope"])
+        return self._view_after(report, self._record(report, change), viewer)
 
     @rpc
     @unavailable_on_store_error
-    def report(self, tracking_id, access_code=None):
+    def act(self, tracking_id, action, actor, body):
+        """An officer's follow-up, request for information, completion, reopening or archiving."""
+        action = _action(domain.OFFICER_ACTIONS, action)
+        viewer = _load(ViewerSchema(), actor, OFFICER_INVALID)
+        body = _load(ACTION_SCHEMAS[action.name](), body, "Isian tindakan tidak valid.")
         report = self._get(tracking_id)
-        audience = self._audience(report, access_code)
-        reporter = self._reporter_contact(report) if audience == "reporter" else None
-        return domain.report_view(report, now(), reporter=reporter)
+        self._officer_audience(report, viewer)
+        return self._view_after(report, self._take(report, action, viewer, body), viewer)
 
     @rpc
     @unavailable_on_store_error
-    def timeline(self, tracking_id, access_code=None):
+    def reporter_act(self, tracking_id, access_code, action, body):
+        """The reporter's reply, rating or reopening, with the access code."""
+        action = _action(domain.REPORTER_ACTIONS, action)
+        body = _load(ACTION_SCHEMAS[action.name](), body, "Isian tidak valid.")
         report = self._get(tracking_id)
-        audience = self._audience(report, access_code)
+        self._require_access_code(report, access_code)
+        updated = self._take(report, action, {"role": "reporter"}, body, guard=self._reporter_guard)
+        return self._view(updated, "reporter")
+
+    @rpc
+    @unavailable_on_store_error
+    def support(self, tracking_id, client_address):
+        """Dukungan: one per report and client address; a repeat changes nothing."""
+        key = self._supporter_key(tracking_id, client_address)
+        self._audience(self._get(tracking_id), None, None)  # the public's: a confidential report is 404
+        supported = self.storage.add_support(key, tracking_id)
+        return {"tracking_id": tracking_id, "support_count": self._get(tracking_id)["support_count"],
+                "supported": supported}
+
+    @rpc
+    @unavailable_on_store_error
+    def reissue_access_code(self, tracking_id):
+        """A new code to the contact on file (by RPC, never on the bus); answers None whatever happens."""
+        report = self.storage.get_report(tracking_id)
+        if report is not None and report.get("reporter_ref") and self._within_reissue_limit(tracking_id):
+            self._reissue(report)
+        return None
+
+    @rpc
+    @unavailable_on_store_error
+    def report(self, tracking_id, access_code=None, viewer=None):
+        report = self._get(tracking_id)
+        return self._view(report, self._audience(report, access_code, viewer))
+
+    @rpc
+    @unavailable_on_store_error
+    def timeline(self, tracking_id, access_code=None, viewer=None):
+        report = self._get(tracking_id)
+        audience = self._audience(report, access_code, viewer)
         return domain.timeline_view(self.storage.entries(tracking_id, report["version"]), audience)
+
+    @rpc
+    @unavailable_on_store_error
+    def inbox(self, viewer, query):
+        """An officer's work list: the national queue, an agency's open reports, or every open report."""
+        query = _load(InboxQuerySchema(), query, "Parameter kotak masuk tidak valid.")
+        audience, statuses, agency_codes, sort = self._inbox_of(_load(ViewerSchema(), viewer, OFFICER_INVALID), query)
+        reports, total = self.storage.find_inbox(statuses, agency_codes, sort, query["page"], query["per_page"])
+        return domain.views_page(reports, now(), audience, query["page"], query["per_page"], total)
+
+    @rpc
+    @unavailable_on_store_error
+    def stats(self):
+        """Counts of non-confidential reports by status, channel, type, agency and region; one confidential total."""
+        counts = {field: self.storage.count_public_by(field) for field in domain.STATS_FIELDS}
+        names = self.storage.agency_names([code for code in counts["agency_code"] if code])
+        return domain.stats_view(counts, names, self.storage.public_first_response_seconds(),
+                                 self.storage.count_confidential())
 
     @rpc
     @unavailable_on_store_error
     def feed(self, query):
         """The public feed: non-confidential reports, newest first, in the list envelope."""
-        try:
-            filters = FeedQuerySchema().load(query)
-        except ValidationError as exc:
-            raise ValidationFailed("Parameter pencarian tidak valid.", fields=flatten_field_errors(exc.messages))
+        filters = _load(FeedQuerySchema(), query, "Parameter pencarian tidak valid.")
         page, per_page = filters.pop("page"), filters.pop("per_page")
         reports, total = self.storage.find_public(filters, page, per_page)
-        current = now()
-        return {"items": [domain.report_view(r, current) for r in reports], "page": page, "per_page": per_page,
-                "total": total}
+        return domain.views_page(reports, now(), "public", page, per_page, total)
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
@@ -137,22 +207,96 @@ class TrackingService(ObservedService):
     def _get(self, tracking_id):
         report = self.storage.get_report(tracking_id)
         if report is None:
-            raise NotFound("Laporan tidak ditemukan.")
+            raise NotFound(NOT_FOUND)
         return report
+
+    def _within_scope(self, report, scope):
+        if scope is not None and report.get("agency_code") not in scope:
+            raise NotFound(NOT_FOUND)  # outside the officer's agency: the ID reveals nothing
+        return report
+
+    def _supporter_key(self, tracking_id, client_address):
+        if not isinstance(client_address, str) or not client_address:
+            raise ValidationFailed("Alamat klien tidak diketahui.", fields={"client_address": [
+                {"id": "Wajib diisi.", "en": "Missing data for required field."}]})
+        return domain.supporter_key(self.secrets.secret_key, tracking_id, client_address)
+
+    def _inbox_of(self, viewer, query):
+        try:
+            return domain.inbox_selection(viewer, query.get("status"))
+        except domain.NotVisible:
+            raise Forbidden("Peran ini tidak memiliki kotak masuk.")
+
+    def _take(self, report, action, actor, body, guard=None):
+        """An action through the one change path: role, status, the action's own rule, then `_record`."""
+        if actor["role"] not in action.roles:
+            raise Forbidden("Peran Anda tidak dapat melakukan tindakan ini.")
+        try:
+            change = domain.action_change(action, report, entry_actor(actor), body)
+        except domain.TransitionNotAllowed:
+            raise IllegalTransition(domain.refusal(action, report["status"]))
+        extra = guard(report, action, body) if guard else {}
+        return self._record(report, change, extra)
+
+    def _reporter_guard(self, report, action, body):
+        """A rating once per report; a reopening only within the window after completion."""
+        if action.kind == "rated":
+            if report.get("rating"):
+                raise IllegalTransition("Laporan ini sudah dinilai; penilaian hanya dapat diberikan sekali.")
+            return {"rating": {"score": body["score"], "comment": body.get("comment"), "at": now()}}
+        if action.kind == "reopened":
+            days = float(self.config.get("REOPEN_WINDOW_DAYS", domain.DEFAULT_REOPEN_WINDOW_DAYS))
+            if not domain.within_reopen_window(report, now(), days):
+                raise IllegalTransition(
+                    f"Laporan hanya dapat dibuka kembali dalam {days:g} hari setelah dinyatakan selesai.")
+        return {}
+
+    def _within_reissue_limit(self, tracking_id):
+        day = now().astimezone(JAKARTA).date().isoformat()
+        return self.storage.count_reissue(tracking_id, day) <= domain.REISSUES_PER_DAY
+
+    def _reissue(self, report):
+        code = generate_access_code()
+        if self._record_reissue(report, hash_access_code(self.secrets.secret_key, code)):
+            self._send_access_code(report, code)
+
+    def _record_reissue(self, report, code_hash):
+        try:
+            self._record(report, domain.reissue_change(report), {"pending_access_code_hash": code_hash})
+        except IllegalTransition as exc:
+            log.info("access code for %s not reissued: %s", report["tracking_id"], exc)
+            return False
+        return True
+
+    def _send_access_code(self, report, code):
+        try:
+            self.notifications.send_access_code(report["tracking_id"], report["reporter_ref"], report["channel"], code)
+        except Unavailable as exc:
+            # The answer reveals nothing either way; the reporter may ask again (the old code still works).
+            log.warning("new access code for %s not sent: %s", report["tracking_id"], exc)
+
+    def _record(self, report, change, extra=None):
+        """Check, claim the entry's version, compare-and-set the report, then announce the entry."""
+        self._check_expectations(report, change)
+        entry = self._claim_entry(report, change)
+        updated = self._apply(report, entry, extra or {})
+        self._publish_after_reply(self.storage.get_entry(report["tracking_id"], entry["version"]))
+        return updated
 
     def _check_expectations(self, report, change):
         if change["expected_version"] is not None and change["expected_version"] != report["version"]:
             raise IllegalTransition(
-                f"Laporan sudah berubah (versi {report['version']}, bukan {change['expected_version']})."
+                f"Laporan sudah berubah (versi {report['version']}, bukan {change['expected_version']}); "
+                "muat ulang dan coba lagi."
             )
         if change["expected_status"] is not None and change["expected_status"] != report["status"]:
-            raise IllegalTransition(f"Status laporan kini {report['status']}, bukan {change['expected_status']}.")
+            raise IllegalTransition(f"Status laporan kini {domain.label(report['status'])}, "
+                                    f"bukan {domain.label(change['expected_status'])}.")
         try:
             domain.check_transition(change["kind"], report["status"], change["to_status"])
         except domain.TransitionNotAllowed:
-            raise IllegalTransition(
-                f"Perubahan '{change['kind']}' dari status {report['status']} ke {change['to_status']} tidak diizinkan."
-            )
+            raise IllegalTransition(f"Perubahan '{change['kind']}' dari status {domain.label(report['status'])} "
+                                    f"ke {domain.label(change['to_status'])} tidak diizinkan.")
 
     def _claim_entry(self, report, change):
         details = {key: change[key] for key in ("agency_code", "agency_name", "case_class") if key in change}
@@ -165,12 +309,8 @@ class TrackingService(ObservedService):
             raise IllegalTransition("Laporan sedang diubah oleh pihak lain; muat ulang dan coba lagi.")
         return entry
 
-    def _apply(self, report, entry, change):
-        changes = {"status": entry["status"], "version": entry["version"], "updated_at": entry["at"]}
-        changes.update({key: entry[key] for key in ("agency_code", "agency_name", "case_class")})
-        if domain.answers_deadline(entry):
-            # The clock that set `due_at` has stopped; older deadline events must not bring it back.
-            changes.update({"due_at": None, "due_version": entry["version"]})
+    def _apply(self, report, entry, extra):
+        changes = dict(domain.changes_for(report, entry), **extra)
         if not self.storage.compare_and_set(report, changes):
             self.storage.delete_entry(report["tracking_id"], entry["version"])
             raise IllegalTransition("Laporan sudah berubah; muat ulang dan coba lagi.")
@@ -187,19 +327,59 @@ class TrackingService(ObservedService):
             REPORT_UPDATED, entry["event"], on_published=lambda: self.storage.mark_entry_published(tracking_id, version)
         )
 
-    def _audience(self, report, access_code):
-        """'reporter' with the right code; 'public' with none. A confidential report is 404 to the public."""
+    def _view(self, report, audience, may_see_contact=True):
+        shown = may_see_contact and domain.shows_reporter(report, audience)
+        reporter = self._reporter_contact(report) if shown else None
+        return domain.report_view(report, now(), reporter=reporter, audience=audience)
+
+    def _view_after(self, before, after, viewer):
+        """The changed report as the officer who changed it sees it (no contact once it has left their scope)."""
+        audience, may_see_contact = domain.audience_after(before, after, viewer)
+        return self._view(after, audience, may_see_contact)
+
+    def _audience(self, report, access_code, viewer):
+        """An officer's audience with a viewer; else 'reporter' with the right code, 'public' with none."""
+        if viewer is not None:
+            return self._officer_audience(report, _load(ViewerSchema(), viewer, OFFICER_INVALID))
         if access_code is None:
             if report["confidential"]:
-                raise NotFound("Laporan tidak ditemukan.")
+                raise NotFound(NOT_FOUND)
             return "public"
+        return self._check_access_code(report, access_code)
+
+    def _officer_audience(self, report, viewer):
+        try:
+            return domain.audience_of(report, viewer)
+        except domain.NotVisible:
+            raise NotFound(NOT_FOUND)
+
+    def _require_access_code(self, report, access_code):
+        if not access_code:
+            if report["confidential"]:
+                raise NotFound(NOT_FOUND)
+            raise Forbidden("Kode akses diperlukan.")
+        self._check_access_code(report, access_code)
+
+    def _check_access_code(self, report, access_code):
+        """'reporter', or a counted failure: 404 for a confidential report, else 403. Rate-limited per report."""
         self._check_not_rate_limited(report)
-        if access_code_matches(self.secrets.secret_key, access_code, report["access_code_hash"]):
+        if self._code_matches(report, access_code):
             return "reporter"
         self.storage.count_access_failure(report["_id"], domain.ACCESS_FAILURE_WINDOW)
         if report["confidential"]:
-            raise NotFound("Laporan tidak ditemukan.")
+            raise NotFound(NOT_FOUND)
         raise Forbidden("Kode akses salah.")
+
+    def _code_matches(self, report, access_code):
+        """The current code, or a reissued one, which on first use replaces the old."""
+        key = self.secrets.secret_key
+        if access_code_matches(key, access_code, report["access_code_hash"]):
+            return True
+        pending = report.get("pending_access_code_hash")
+        if pending and access_code_matches(key, access_code, pending):
+            self.storage.promote_access_code(report["_id"], pending)
+            return True
+        return False
 
     def _check_not_rate_limited(self, report):
         failures, window_started_at = self.storage.access_failures(report["_id"], domain.ACCESS_FAILURE_WINDOW)
@@ -208,6 +388,12 @@ class TrackingService(ObservedService):
             raise RateLimited("Terlalu banyak percobaan kode akses; coba lagi nanti.", fields={"retry_after": retry_after})
 
     def _reporter_contact(self, report):
+        """The contact from intake; None (the view leaves `reporter` out) while intake cannot answer."""
         if not report.get("reporter_ref"):
             return {}
-        return self.intake.contact(report["reporter_ref"]) or {}
+        try:
+            return self.intake.contact(report["reporter_ref"]) or {}
+        except Unavailable as exc:
+            # The report is worth showing without it; a decline or an inbox must not wait on intake.
+            log.warning("contact for %s not shown: %s", report["tracking_id"], exc)
+            return None

@@ -1,4 +1,4 @@
-"""Tracking's repository: ID blocks, reports (the read model), timeline entries (each its own outbox)."""
+"""Tracking's repository: ID blocks, reports (the read model), timeline entries (each its own outbox), supports."""
 import re
 from datetime import timedelta
 
@@ -21,6 +21,10 @@ class TrackingRepository(Repository):
         self.db.reports.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         self.db.reports.create_index("agency_code")
         self.db.reports.create_index([("confidential", ASCENDING), ("created_at", DESCENDING)])
+        self.db.reports.create_index([("agency_code", ASCENDING), ("status", ASCENDING), ("due_at", ASCENDING)])
+        self.db.reports.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        self.db.reports.create_index([("status", ASCENDING), ("flagged", DESCENDING), ("created_at", ASCENDING)])
+        self.db.supports.create_index("tracking_id")
 
     def reserve_id_block(self, size):
         """Atomically reserve `size` sequence numbers; returns the block [start, end)."""
@@ -142,3 +146,57 @@ class TrackingRepository(Repository):
         if record is None or record["window_started_at"] <= now() - window:
             return 0, None
         return record["count"], record["window_started_at"]
+
+    def promote_access_code(self, tracking_id, pending_hash):
+        """The reissued code was used: it becomes the code, and the old one stops working."""
+        self.db.reports.update_one(
+            {"_id": tracking_id, "pending_access_code_hash": pending_hash},
+            {"$set": {"access_code_hash": pending_hash, "pending_access_code_hash": None}},
+        )
+
+    def count_reissue(self, tracking_id, day):
+        """Count one access-code reissue for the report on `day` (a date string); returns the day's count."""
+        record = self.db.access_code_reissues.find_one_and_update(
+            {"_id": f"{tracking_id}:{day}"},
+            {"$inc": {"count": 1}, "$setOnInsert": {"tracking_id": tracking_id, "day": day}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return record["count"]
+
+    def add_support(self, support_id, tracking_id):
+        """One support per key; the report's count goes up only when this one is new."""
+        try:
+            self.db.supports.insert_one({"_id": support_id, "tracking_id": tracking_id, "at": now()})
+        except DuplicateKeyError:
+            return False
+        self.db.reports.update_one({"_id": tracking_id}, {"$inc": {"support_count": 1}})
+        return True
+
+    def find_inbox(self, statuses, agency_codes, sort, page, per_page):
+        query = {"status": {"$in": list(statuses)}}
+        if agency_codes is not None:
+            query["agency_code"] = {"$in": list(agency_codes)}
+        cursor = self.db.reports.find(query).sort(sort).skip((page - 1) * per_page).limit(per_page)
+        return list(cursor), self.db.reports.count_documents(query)
+
+    def count_public_by(self, field):
+        """{value: number of non-confidential reports} for one plain field."""
+        pipeline = [{"$match": {"confidential": False}}, {"$group": {"_id": f"${field}", "count": {"$sum": 1}}}]
+        return {row["_id"]: row["count"] for row in self.db.reports.aggregate(pipeline)}
+
+    def agency_names(self, codes):
+        names = {}
+        for code in codes:
+            report = self.db.reports.find_one({"agency_code": code}, {"agency_name": 1})
+            names[code] = report.get("agency_name") if report else None
+        return names
+
+    def public_first_response_seconds(self):
+        cursor = self.db.reports.find(
+            {"confidential": False, "first_response_seconds": {"$gte": 0}}, {"first_response_seconds": 1, "_id": 0}
+        )
+        return [row["first_response_seconds"] for row in cursor]
+
+    def count_confidential(self):
+        return self.db.reports.count_documents({"confidential": True})

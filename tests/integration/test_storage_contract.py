@@ -189,8 +189,43 @@ def test_tracking_storage_contract(recorded):
     assert total == 1 and found[0]["tracking_id"] == "10000004"
     repository.delete_entry("10000004", 2)
     assert repository.get_entry("10000004", 2) is None
+    exercise_tracking_actions(repository, repository.get_report("10000004"))
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_tracking_actions(repository, report):
+    """Issue 4's verbs: ratings and first responses, reissued codes, supports, the inbox, the stats."""
+    at = now()
+    changes = {"status": "completed", "version": 3, "updated_at": at, "completed_at": at, "flagged": True,
+               "agency_code": "KOTA-18.72", "agency_name": "Pemerintah Kota Metro",
+               "first_response_at": at, "first_response_seconds": 5400.0,
+               "rating": {"score": 4, "comment": "Cepat", "at": at}, "pending_access_code_hash": "b" * 64}
+    assert repository.compare_and_set(report, changes)
+    stored = repository.get_report("10000004")
+    assert stored["rating"]["score"] == 4 and abs((stored["rating"]["at"] - at).total_seconds()) < 1
+    assert abs((stored["completed_at"] - at).total_seconds()) < 1 and stored["flagged"]
+    repository.promote_access_code("10000004", "b" * 64)
+    stored = repository.get_report("10000004")
+    assert (stored["access_code_hash"], stored["pending_access_code_hash"]) == ("b" * 64, None)
+    assert [repository.count_reissue("10000004", "2026-11-25") for _ in range(2)] == [1, 2]
+    assert repository.count_reissue("10000004", "2026-11-26") == 1
+    assert repository.add_support("10000004:h1", "10000004") and not repository.add_support("10000004:h1", "10000004")
+    assert repository.add_support("10000004:h2", "10000004")
+    assert repository.get_report("10000004")["support_count"] == 2
+    secret = tracking_domain.new_case(_loaded(make_submitted_event(tracking_id="10000011", confidential=True)))
+    repository.insert_report(secret)
+    by_flag = [("flagged", -1), ("created_at", 1)]
+    found, total = repository.find_inbox(("completed",), ["KOTA-18.72", "A"], by_flag, 1, 10)
+    assert total == 1 and found[0]["tracking_id"] == "10000004"
+    assert repository.find_inbox(("completed",), ["A"], [("due_at", 1)], 1, 10) == ([], 0)
+    found, total = repository.find_inbox(("received", "completed"), None, [("due_at", 1), ("created_at", 1)], 1, 10)
+    assert total == 2 and [r["tracking_id"] for r in found] == ["10000011", "10000004"]  # no deadline yet sorts first
+    assert repository.count_public_by("status") == {"completed": 1}
+    assert repository.count_public_by("agency_code") == {"KOTA-18.72": 1}
+    assert repository.agency_names(["KOTA-18.72", "NONE"]) == {"KOTA-18.72": "Pemerintah Kota Metro", "NONE": None}
+    assert repository.public_first_response_seconds() == [5400.0]
+    assert repository.count_confidential() == 1
 
 
 def test_routing_storage_contract(recorded):
@@ -254,6 +289,43 @@ def test_notifications_storage_contract(recorded):
 
 def test_gateway_storage_contract(recorded):
     repository, log = recorded(GatewayRepository, "lapor_gateway")
+    account = {"_id": "metro.admin", "role": "agency_admin", "agency_code": "KOTA-18.72", "name": "Admin Metro",
+               "password_hash": "$argon2id$x", "created_at": now(), "disabled_at": None}
+    assert repository.insert_account(account)
+    assert not repository.insert_account(dict(account, role="national_admin"))  # never overwritten
+    assert repository.account("metro.admin")["role"] == "agency_admin"
+    assert repository.account("nobody") is None
+    repository.set_password_hash("metro.admin", "$argon2id$y")
+    assert repository.account("metro.admin")["password_hash"] == "$argon2id$y"
+    assert repository.set_disabled("metro.admin", now()) and not repository.set_disabled("nobody", now())
+    assert repository.account("metro.admin")["disabled_at"] <= now()
+    assert repository.set_disabled("metro.admin", None) and repository.account("metro.admin")["disabled_at"] is None
+    [listed] = repository.accounts()
+    assert listed["_id"] == "metro.admin" and "password_hash" not in listed
+    window = timedelta(minutes=15)
+    assert repository.count_login_failure("user:metro.admin", window)[0] == 1
+    assert repository.count_login_failure("user:metro.admin", window)[0] == 2
+    repository.count_login_failure("address:10.0.0.1", window)
+    repository.forgive_login_failure("address:10.0.0.1")
+    repository.forgive_login_failure("address:10.0.0.1")  # never below zero
+    assert repository.count_login_failure("address:10.0.0.1", window)[0] == 1
+    repository.clear_login_failures("user:metro.admin")
+    assert repository.count_login_failure("user:metro.admin", window)[0] == 1
+    twenty_minutes_ago = now() - timedelta(minutes=20)
+    repository.db.login_failures.update_one({"_id": "user:metro.admin"},
+                                            {"$set": {"window_started_at": twenty_minutes_ago}})
+    count, started_at = repository.count_login_failure("user:metro.admin", window)  # the old window closed
+    assert count == 1 and started_at > twenty_minutes_ago
+    for second, (username, tracking_id) in enumerate([("metro.admin", None), ("metro.admin", "10000004"),
+                                                      ("budi.s", "10000004")]):
+        repository.insert_audit({"at": now() - timedelta(seconds=10 - second), "username": username,
+                                 "action": "login", "tracking_id": tracking_id, "details": {"reason": "x"}})
+    entries, total = repository.find_audit(username="metro.admin", skip=0, limit=1)
+    assert total == 2 and entries[0]["tracking_id"] == "10000004" and "_id" not in entries[0]
+    entries, total = repository.find_audit(tracking_id="10000004")
+    assert total == 2 and [e["username"] for e in entries] == ["budi.s", "metro.admin"]
+    assert repository.find_audit(skip=2, limit=5)[0][0]["tracking_id"] is None
+    assert not [name for name in dir(repository) if "audit" in name and name not in ("insert_audit", "find_audit")]
     exercise_ledger(repository)
     assert_within_subset(log)
 

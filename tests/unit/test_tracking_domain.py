@@ -5,8 +5,10 @@ from itertools import product
 import pytest
 
 from services.tracking.domain import (
-    FINAL_STATUSES, PRIVATE_KINDS, STATUSES, TRANSITIONS, TransitionNotAllowed, check_transition, new_case,
-    new_entry, report_updated_event, report_view, timeline_view,
+    FINAL_STATUSES, OFFICER_ACTIONS, PRIVATE_KINDS, REPORTER_ACTIONS, STATUSES, TRANSITIONS, NotVisible,
+    TransitionNotAllowed, action_change, audience_after, audience_of, changes_for, check_transition, inbox_selection,
+    new_case, new_entry, refusal, report_updated_event, report_view, shows_reporter, stats_view, supporter_key,
+    target_status, timeline_view, within_reopen_window,
 )
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
@@ -306,3 +308,270 @@ def test_only_the_first_followup_answers_the_response_deadline():
     assert answers_deadline({"kind": "followup", "previous_status": "disposed"})
     assert not answers_deadline({"kind": "followup", "previous_status": "in_progress"})
     assert not answers_deadline({"kind": "disposed", "previous_status": "received"})
+
+
+# --- every allowed move, straight from the table, and the actions built on it ---------------------------
+
+ALL_ALLOWED = sorted(
+    (kind, from_status, to_status)
+    for kind, moves in TRANSITIONS.items() for from_status, targets in moves.items() for to_status in targets
+)
+
+
+@pytest.mark.parametrize("kind, from_status, to_status", ALL_ALLOWED)
+def test_every_move_in_the_table_is_allowed_and_in_the_design(kind, from_status, to_status):
+    check_transition(kind, from_status, to_status)
+    assert (kind, from_status, to_status) in DESIGN_ALLOWED
+
+
+# (action, status before, status after, or None when the action is refused in that status)
+ACTION_CASES = [
+    (OFFICER_ACTIONS["followup"], "disposed", "in_progress"),
+    (OFFICER_ACTIONS["followup"], "in_progress", "in_progress"),
+    (OFFICER_ACTIONS["followup"], "received", None),
+    (OFFICER_ACTIONS["followup"], "completed", None),
+    (OFFICER_ACTIONS["request_info"], "disposed", "disposed"),
+    (OFFICER_ACTIONS["request_info"], "in_progress", "in_progress"),
+    (OFFICER_ACTIONS["request_info"], "verified", None),
+    (OFFICER_ACTIONS["complete"], "disposed", "completed"),
+    (OFFICER_ACTIONS["complete"], "in_progress", "completed"),
+    (OFFICER_ACTIONS["complete"], "received", None),
+    (OFFICER_ACTIONS["complete"], "completed", None),
+    (OFFICER_ACTIONS["reopen"], "completed", "in_progress"),
+    (OFFICER_ACTIONS["reopen"], "rejected", None),
+    (OFFICER_ACTIONS["reopen"], "archived", None),
+    (OFFICER_ACTIONS["archive"], "received", "archived"),
+    (OFFICER_ACTIONS["archive"], "rejected", "archived"),
+    (OFFICER_ACTIONS["archive"], "archived", None),
+    (REPORTER_ACTIONS["reply"], "disposed", "disposed"),
+    (REPORTER_ACTIONS["reply"], "in_progress", "in_progress"),
+    (REPORTER_ACTIONS["reply"], "received", None),
+    (REPORTER_ACTIONS["reply"], "completed", None),
+    (REPORTER_ACTIONS["rate"], "completed", "completed"),
+    (REPORTER_ACTIONS["rate"], "in_progress", None),
+    (REPORTER_ACTIONS["reopen"], "completed", "in_progress"),
+    (REPORTER_ACTIONS["reopen"], "in_progress", None),
+]
+
+
+@pytest.mark.parametrize("action, before, after", ACTION_CASES, ids=lambda v: getattr(v, "name", v))
+def test_an_action_leads_to_one_status_or_is_refused(action, before, after):
+    report = make_report(status=before)
+    if after is None:
+        with pytest.raises(TransitionNotAllowed):
+            action_change(action, report, make_actor(), {})
+        return
+    change = action_change(action, report, make_actor(), {action.text_field: "Isi", "version": 3})
+    assert (change["kind"], change["to_status"], change["expected_version"]) == (action.kind, after, 3)
+    assert change["note"] == "Isi" and change["reason"] is None
+
+
+def test_actions_change_only_through_kinds_the_table_knows():
+    for action in (*OFFICER_ACTIONS.values(), *REPORTER_ACTIONS.values()):
+        assert action.kind in TRANSITIONS
+
+
+def test_target_status_refuses_a_kind_that_is_not_tracking_s_to_choose():
+    with pytest.raises(TransitionNotAllowed):
+        target_status("declined", "disposed")  # two ways on: routing decides
+
+
+def test_refusal_reads_as_plain_indonesian():
+    assert refusal(OFFICER_ACTIONS["complete"], "received") == "Laporan berstatus diterima tidak dapat diselesaikan."
+
+
+def test_officer_actions_belong_to_the_roles_of_the_design():
+    agency = {"agency_admin", "agency_officer"}
+    assert {name: set(action.roles) for name, action in OFFICER_ACTIONS.items()} == {
+        "followup": agency, "request_info": agency, "complete": agency,
+        "reopen": {"national_admin"}, "archive": {"national_admin"},
+    }
+
+
+# --- what an entry changes on the report --------------------------------------------------------------------
+
+def entry_on(report, kind, status, **details):
+    return new_entry(report, kind, status, make_actor(), NOW, **details)
+
+
+def test_a_decline_counts_a_hop_and_back_in_the_national_queue_flags_the_report():
+    report = make_report(hops=1, flagged=False)
+    onward = changes_for(report, entry_on(report, "declined", "disposed", agency_code="PROV-18"))
+    assert onward["hops"] == 2 and "flagged" not in onward
+    back = changes_for(report, entry_on(report, "declined", "received", agency_code=None, agency_name=None))
+    assert (back["hops"], back["flagged"], back["agency_code"]) == (2, True, None)
+
+
+def test_a_disposition_clears_the_flag_and_counts_no_hop():
+    report = make_report(status="received", hops=2, flagged=True)
+    changes = changes_for(report, entry_on(report, "disposed", "disposed"))
+    assert changes["flagged"] is False and "hops" not in changes
+
+
+def test_only_the_first_followup_records_the_first_response():
+    report = make_report(created_at=NOW - timedelta(hours=30), first_response_at=None)
+    first = changes_for(report, entry_on(report, "followup", "in_progress"))
+    assert (first["first_response_at"], first["first_response_seconds"]) == (NOW, 30 * 3600)
+    assert first["due_at"] is None  # the response clock stopped
+    later = changes_for(dict(report, status="in_progress", first_response_at=NOW),
+                        entry_on(dict(report, status="in_progress"), "followup", "in_progress"))
+    assert "first_response_at" not in later and "due_at" not in later
+
+
+def test_completion_records_when():
+    report = make_report(status="in_progress")
+    assert changes_for(report, entry_on(report, "completed", "completed"))["completed_at"] == NOW
+
+
+@pytest.mark.parametrize("completed_at, allowed", [
+    (NOW - timedelta(days=13, hours=23), True), (NOW - timedelta(days=14, seconds=1), False), (None, False),
+])
+def test_the_reporter_may_reopen_only_within_the_window(completed_at, allowed):
+    assert within_reopen_window(make_report(status="completed", completed_at=completed_at), NOW, 14) is allowed
+
+
+# --- who sees what ------------------------------------------------------------------------------------------
+
+def viewer(role, scope=None, agency_code=None):
+    return {"role": role, "scope": scope, "agency_code": agency_code, "name": "Petugas"}
+
+
+IN_SCOPE = ["KOTA-18.72", "KOTA-18.72-DPUPR"]
+OUT_OF_SCOPE = ["PROV-18"]
+REPORT_KINDS = {
+    "plain": {},
+    "anonymous": {"anonymous": True},
+    "confidential": {"confidential": True},
+}
+
+# (role, scope, report kind) → audience, or None for 404; every role × in/out of scope × report kind.
+AUDIENCE_CASES = [
+    (role, scope_name, kind, expected)
+    for role, scope_name, kind, expected in [
+        *(("national_admin", s, k, "national_admin") for s in ("in", "out") for k in REPORT_KINDS),
+        *(("supervisor", s, k, "supervisor") for s in ("in", "out") for k in REPORT_KINDS),
+        *((r, "in", k, "agency") for r in ("agency_admin", "agency_officer") for k in REPORT_KINDS),
+        *((r, "out", k, None) for r in ("agency_admin", "agency_officer") for k in REPORT_KINDS),
+        *(("api_client", s, k, None if k == "confidential" else "public") for s in ("in", "out") for k in REPORT_KINDS),
+        *(("reporter", s, k, None if k == "confidential" else "public") for s in ("in", "out") for k in REPORT_KINDS),
+    ]
+]
+
+
+@pytest.mark.parametrize("role, scope_name, kind, expected", AUDIENCE_CASES)
+def test_audience_of_each_role_scope_and_kind_of_report(role, scope_name, kind, expected):
+    scope = IN_SCOPE if scope_name == "in" else OUT_OF_SCOPE
+    who = viewer(role, scope=scope if role.startswith("agency") else None)
+    report = make_report(**REPORT_KINDS[kind])
+    if expected is None:
+        with pytest.raises(NotVisible):
+            audience_of(report, who)
+    else:
+        assert audience_of(report, who) == expected
+
+
+def test_an_agency_role_without_a_scope_sees_only_its_own_agency():
+    assert audience_of(make_report(), viewer("agency_officer", agency_code="KOTA-18.72")) == "agency"
+    with pytest.raises(NotVisible):
+        audience_of(make_report(agency_code=None), viewer("agency_officer", agency_code=None))
+
+
+def test_the_officer_who_moved_a_report_out_of_scope_still_sees_it_without_the_contact():
+    before, after = make_report(), make_report(agency_code="PROV-18", status="disposed")
+    assert audience_after(before, after, viewer("agency_admin", scope=IN_SCOPE)) == ("agency", False)
+    assert audience_after(before, before, viewer("agency_admin", scope=IN_SCOPE)) == ("agency", True)
+
+
+@pytest.mark.parametrize("audience, kind, shown", [
+    ("national_admin", "plain", True), ("national_admin", "anonymous", True), ("national_admin", "confidential", True),
+    ("supervisor", "plain", False), ("supervisor", "anonymous", False), ("supervisor", "confidential", False),
+    ("agency", "plain", True), ("agency", "anonymous", False), ("agency", "confidential", True),
+    ("reporter", "anonymous", True), ("public", "plain", False),
+])
+def test_the_reporter_is_shown_only_to_those_the_design_names(audience, kind, shown):
+    assert shows_reporter(make_report(**REPORT_KINDS[kind]), audience) is shown
+
+
+@pytest.mark.parametrize("audience, officer", [
+    ("national_admin", True), ("supervisor", True), ("agency", True), ("reporter", False), ("public", False),
+])
+def test_officer_views_add_hops_and_the_flag(audience, officer):
+    view = report_view(make_report(hops=2, flagged=1), NOW, audience=audience)
+    assert ("hops" in view, "flagged" in view) == (officer, officer)
+    if officer:
+        assert (view["hops"], view["flagged"]) == (2, True)
+    assert "reporter" not in view and "rating" not in view and "access_code_hash" not in view
+
+
+@pytest.mark.parametrize("audience, named", [
+    ("national_admin", True), ("supervisor", True), ("agency", True), ("reporter", False), ("public", False),
+])
+def test_officer_names_appear_only_in_officer_timelines(audience, named):
+    [item] = timeline_view([make_entry("followup")], audience)
+    assert ("name" in item["actor"]) is named
+    if named:
+        assert item["actor"]["name"] == "Budi Santoso"
+    assert "username" not in item["actor"]
+
+
+def test_officer_timelines_show_private_kinds():
+    assert [item["kind"] for item in timeline_view(make_timeline(), "agency")] == [
+        "disposed", "info_requested", "reply", "followup", "rated", "access_code_reissued", "completed"]
+
+
+def test_an_entry_keeps_the_officer_username_but_the_event_does_not():
+    report = make_report()
+    entry = new_entry(report, "followup", "in_progress", make_actor(username="budi"), NOW)
+    assert entry["actor"]["username"] == "budi"
+    assert "username" not in report_updated_event(report, entry, "e")["actor"]
+
+
+# --- inbox, support, stats --------------------------------------------------------------------------------
+
+def test_the_national_inbox_lists_the_queue_flagged_first():
+    assert inbox_selection(viewer("national_admin")) == (
+        "national_admin", ("received", "verified"), None, [("flagged", -1), ("created_at", 1)])
+
+
+def test_an_agency_inbox_is_its_scope_s_open_work_by_deadline():
+    audience, statuses, codes, sort = inbox_selection(viewer("agency_officer", scope=IN_SCOPE))
+    assert (audience, statuses, codes, sort[0]) == ("agency", ("disposed", "in_progress"), IN_SCOPE, ("due_at", 1))
+    assert inbox_selection(viewer("agency_admin", scope=IN_SCOPE), "received")[1] == ()
+
+
+def test_a_supervisor_inbox_is_every_open_report_and_a_client_has_none():
+    assert inbox_selection(viewer("supervisor"), "disposed")[1:3] == (("disposed",), None)
+    with pytest.raises(NotVisible):
+        inbox_selection(viewer("api_client"))
+
+
+def test_a_supporter_key_is_per_report_and_never_the_address():
+    key = supporter_key("secret", TRACKING_ID, "203.0.113.7")
+    assert key.startswith(f"{TRACKING_ID}:") and "203.0.113.7" not in key
+    assert key == supporter_key("secret", TRACKING_ID, "203.0.113.7")
+    assert key != supporter_key("other-secret", TRACKING_ID, "203.0.113.7")
+    assert key != supporter_key("secret", "10000011", "203.0.113.7")
+
+
+def test_stats_view_ranks_agencies_and_regions_and_takes_the_median():
+    counts = {
+        "status": {"received": 2, "disposed": 3}, "channel": {"web": 4, "sms": 1}, "type": {"complaint": 5},
+        "agency_code": {None: 2, "KOTA-18.72": 2, "PROV-18": 1}, "region_code": {"18.72": 4, None: 1},
+    }
+    stats = stats_view(counts, {"KOTA-18.72": "Pemerintah Kota Metro", "PROV-18": "Pemprov Lampung"},
+                       [3600, 7200, 36000], confidential_total=7)
+    assert stats["total"] == 5 and stats["by_status"] == {"received": 2, "disposed": 3}
+    assert stats["by_agency"] == [{"code": "KOTA-18.72", "name": "Pemerintah Kota Metro", "count": 2},
+                                  {"code": "PROV-18", "name": "Pemprov Lampung", "count": 1}]
+    assert stats["by_region"] == [{"code": "18.72", "count": 4}]
+    assert (stats["median_first_response_hours"], stats["confidential_total"]) == (2.0, 7)
+    assert stats_view({f: {} for f in counts}, {}, [], 0)["median_first_response_hours"] is None
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_a_code_can_be_reissued_in_every_status_and_the_status_stays(status):
+    from services.tracking.domain import reissue_change
+
+    change = reissue_change(make_report(status=status))
+    check_transition(change["kind"], status, change["to_status"])
+    assert change["to_status"] == status and change["actor"] == {"role": "reporter"}
