@@ -24,8 +24,10 @@ def json_response(payload, status=200, headers=None):
     return Response(body, status=status, headers=headers, mimetype="application/json")
 
 
-def read_json(request):
-    """The request's JSON body; 413 over 1 MiB, 415 for another media type, 400 for broken JSON."""
+def read_json(request, empty_is_object=False):
+    """The request's JSON body; 413 over 1 MiB, 415 for another media type, 400 for broken JSON.
+
+    `empty_is_object`: an action whose every field is optional may be sent with no body at all."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise TooLarge()
     if request.mimetype not in ("application/json", ""):
@@ -33,6 +35,8 @@ def read_json(request):
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise TooLarge()
+    if empty_is_object and not raw.strip():
+        return {}
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -1,0 +1,38 @@
+"""Who may do what at the HTTP edge: each action of DESIGN §4 with the service that owns it and the roles
+allowed (DESIGN §1). Which reports an officer may touch (their agency's scope) is tracking's check."""
+from collections import namedtuple
+
+OFFICER_ROLES = frozenset({"national_admin", "agency_admin", "agency_officer", "supervisor"})
+
+Action = namedtuple("Action", "owner name roles")
+
+# Path segment of POST /api/v1/reports/{id}/<segment> → the action. Reporter actions are in REPORTER_ACTIONS.
+OFFICER_ACTIONS = {
+    "verify": Action("routing", "verify", frozenset({"national_admin"})),
+    "reject": Action("routing", "reject", frozenset({"national_admin"})),
+    "dispose": Action("routing", "dispose", frozenset({"national_admin", "agency_admin"})),
+    "decline": Action("routing", "decline", frozenset({"agency_admin"})),
+    "followups": Action("tracking", "followup", frozenset({"agency_admin", "agency_officer"})),
+    "request-info": Action("tracking", "request_info", frozenset({"agency_admin", "agency_officer"})),
+    "complete": Action("tracking", "complete", frozenset({"agency_admin", "agency_officer"})),
+    "reopen": Action("tracking", "reopen", frozenset({"national_admin"})),
+    "archive": Action("tracking", "archive", frozenset({"national_admin"})),
+}
+
+# With X-Access-Code instead of a token; `reopen` is the reporter's when no token is sent.
+REPORTER_ACTIONS = {"replies": "reply", "rating": "rate", "reopen": "reopen"}
+
+READERS = {
+    "officer_views": OFFICER_ROLES,
+    "notifications": frozenset({"national_admin"}),
+    "audit": frozenset({"national_admin", "supervisor"}),
+}
+
+
+def may_act(role, segment):
+    action = OFFICER_ACTIONS.get(segment)
+    return action is not None and role in action.roles
+
+
+def may_read(role, what):
+    return role in READERS[what]

@@ -1,0 +1,45 @@
+"""The end-to-end stack: every service as its own process, started by the same launcher as `make run`, on
+its own vhost, store databases and free ports. One stack per test module."""
+import uuid
+
+import pytest
+from cryptography.fernet import Fernet
+
+from devstack import launcher
+from devstack.rabbit import Management
+from tests.support.proxy import free_port
+
+ID_BLOCK_SIZE = 20
+
+
+@pytest.fixture(scope="module")
+def stack(store, tmp_path_factory):
+    management = Management()
+    vhost = f"lapor_e2e_{uuid.uuid4().hex[:8]}"
+    management.create_vhost(vhost)
+    settings = launcher.StackSettings(
+        amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
+        mongo_uri=store.uri,
+        secret_key="e2e-secret",
+        pii_key=Fernet.generate_key().decode(),
+        ports={name: free_port() for name in launcher.SERVICES},
+        db_prefix=f"e2e{uuid.uuid4().hex[:6]}_",
+        extra_env={"LAPOR_ID_BLOCK_SIZE": str(ID_BLOCK_SIZE), "LAPOR_RPC_TIMEOUT": "10"},
+    )
+    launcher.prepare(settings, log=lambda message: None)
+    processes = launcher.ProcessStack(settings, tmp_path_factory.mktemp("logs"))
+    processes.start()
+    second_intake_port = free_port()
+    [(_, argv, env)] = launcher.service_processes(settings, ["intake"], port_overrides={"intake": second_intake_port})
+    processes.start_process("intake-2", argv, env)
+    processes.second_intake_port = second_intake_port
+    try:
+        launcher.wait_until_healthy(settings.gateway_url, timeout=120, process_alive=processes.all_alive)
+    except RuntimeError:
+        logs = "\n".join(f"--- {name}\n{processes.log_tail(name)}" for name in processes.processes)
+        processes.stop()
+        raise RuntimeError(f"the stack did not come up:\n{logs}")
+    processes.url = settings.gateway_url
+    yield processes
+    processes.stop()
+    management.delete_vhost(vhost)
