@@ -40,6 +40,15 @@ class WorkingCalendar:
                 remaining -= 1
         return day
 
+    def working_days_left(self, at, due_at):
+        """Working days after the day `at` falls on, up to and including the due day (Jakarta)."""
+        day, due_day = at.astimezone(JAKARTA).date(), due_at.astimezone(JAKARTA).date()
+        left = 0
+        while day < due_day:
+            day += timedelta(days=1)
+            left += self.is_working_day(day)
+        return left
+
     def due_at(self, start, working_days):
         """End of the `working_days`-th working day after the day `start` falls on in Jakarta."""
         start_day = start.astimezone(JAKARTA).date()
@@ -60,6 +69,16 @@ def clock_plan(event):
     if kind == "followup" and event.get("previous_status") == "disposed":
         return ("response",), None
     return (), None
+
+
+# The response clock waits while the agency waits for the reporter (DESIGN §1).
+PAUSES = {"info_requested": "pause", "reply": "resume"}
+PAUSABLE_STAGE = "response"
+
+
+def pause_action(event):
+    """'pause', 'resume' or None: what a timeline entry does to the response clock."""
+    return PAUSES.get(event["kind"])
 
 
 def working_days_for(stage, case_class=None):

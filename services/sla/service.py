@@ -56,6 +56,9 @@ class SlaService(ObservedService):
         self.storage.stop_clocks(tracking_id, to_stop, event["at"], before_version=version)
         if to_open:
             self._open_clock(event, to_open)
+        pause = domain.pause_action(event)
+        if pause:
+            getattr(self, f"_{pause}_response_clock")(tracking_id, event["at"])
         self.storage.set_applied_version(tracking_id, version)
 
     @rpc
@@ -109,6 +112,19 @@ class SlaService(ObservedService):
             self.outbox.after_reply(
                 DEADLINE_SET, stored["event"], on_published=lambda: self.storage.mark_published(clock_id)
             )
+
+    def _pause_response_clock(self, tracking_id, at):
+        for clock in self.storage.clocks_in_state(tracking_id, domain.PAUSABLE_STAGE, "running"):
+            self.storage.pause_clock(clock, at, CALENDAR.working_days_left(at, clock["due_at"]))
+
+    def _resume_response_clock(self, tracking_id, at):
+        """The reporter answered: the clock runs again with the working days it had left."""
+        for clock in self.storage.clocks_in_state(tracking_id, domain.PAUSABLE_STAGE, "paused"):
+            resumed = dict(clock, due_at=CALENDAR.due_at(at, clock["working_days_left"]))
+            event = _deadline_event(resumed, now())
+            if self.storage.resume_clock(clock, resumed["due_at"], event):
+                clock_id = clock["_id"]
+                self.outbox.after_reply(DEADLINE_SET, event, on_published=lambda: self.storage.mark_published(clock_id))
 
     def _publish(self, event_type, event, clock_id, flag):
         try:

@@ -74,3 +74,38 @@ def test_the_same_event_twice_opens_one_clock(sla, service_config, repo, deadlin
     assert len(repo.running_clocks("10000004")) == 1
     wait_for(lambda: deadlines, message="deadline_set")
     assert len(deadlines) == 1
+
+
+def info_requested(version=3):
+    return make_updated_event(tracking_id="10000004", version=version, kind="info_requested", status="disposed",
+                              previous_status="disposed", agency_code="KOTA-18.72")
+
+
+def replied(version=4):
+    return make_updated_event(tracking_id="10000004", version=version, kind="reply", status="disposed",
+                              previous_status="disposed", agency_code="KOTA-18.72")
+
+
+def test_a_request_for_information_pauses_the_response_clock_until_the_reporter_replies(
+        sla, service_config, repo, deadlines):
+    deliver(sla, service_config, opened(), disposed())
+    [running] = repo.running_clocks("10000004")
+    deliver(sla, service_config, info_requested())
+    assert stages(repo) == []  # paused: it cannot breach while the agency waits for the reporter
+    [paused] = repo.clocks_in_state("10000004", "response", "paused")
+    assert 4 <= paused["working_days_left"] <= 5
+
+    deliver(sla, service_config, replied())
+    [resumed] = repo.running_clocks("10000004")
+    assert resumed["_id"] == running["_id"] and resumed["due_at"] >= running["due_at"]
+    announced = wait_for(lambda: [d for _, d in deadlines if d["stage"] == "response"][1:], message="new deadline")
+    assert announced[0]["clock_id"] == running["_id"]
+
+
+def test_a_reply_without_a_pause_changes_no_clock(sla, service_config, repo):
+    deliver(sla, service_config, opened(), disposed())
+    [before] = repo.running_clocks("10000004")
+    deliver(sla, service_config, make_updated_event(tracking_id="10000004", version=3, kind="reply",
+                                                    status="disposed", previous_status="disposed"))
+    [after] = repo.running_clocks("10000004")
+    assert after["due_at"] == before["due_at"]

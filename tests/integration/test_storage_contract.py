@@ -268,6 +268,17 @@ def test_sla_storage_contract(recorded):
     assert len(repository.running_clocks("10000004")) == 1  # a redelivered entry 1 keeps its own clock
     repository.stop_clocks("10000004", ["verification"], now(), before_version=2)
     assert repository.running_clocks("10000004") == []
+    response = dict(clock, clock_id="10000004:response:5", version=5, due_at=now() + timedelta(days=7))
+    repository.open_clock(response, {})
+    [running] = repository.clocks_in_state("10000004", "response", "running")
+    assert repository.pause_clock(running, now(), 4) and not repository.pause_clock(running, now(), 4)
+    [paused] = repository.clocks_in_state("10000004", "response", "paused")
+    assert paused["working_days_left"] == 4
+    assert repository.resume_clock(paused, now() + timedelta(days=6), {"event_id": "r", "emitted_at": now()})
+    assert repository.get_clock(response["clock_id"])["state"] == "running"
+    repository.pause_clock(running, now(), 4)
+    repository.stop_clocks("10000004", ["response"], now(), before_version=6)
+    assert repository.clocks_in_state("10000004", "response", "paused") == []  # a paused clock stops too
     exercise_ledger(repository)
     assert_within_subset(log)
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from services.sla.domain import (
-    JAKARTA, STAGES, WorkingCalendar, clock_id, clock_plan, working_days_for,
+    JAKARTA, STAGES, WorkingCalendar, clock_id, clock_plan, pause_action, working_days_for,
 )
 
 UTC = timezone.utc
@@ -144,3 +144,19 @@ def test_working_days_per_stage(stage, case_class, days):
 def test_clock_id_names_report_stage_and_version():
     assert clock_id("10000004", "response", 3) == "10000004:response:3"
     assert clock_id("10000004", "response", 3) != clock_id("10000004", "response", 4)
+
+
+def test_working_days_left_counts_the_days_after_today_up_to_the_due_day():
+    calendar = WorkingCalendar()
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=JAKARTA)
+    due = calendar.due_at(monday, 5)
+    assert calendar.working_days_left(monday, due) == 5
+    assert calendar.working_days_left(due, due) == 0
+    friday = datetime(2026, 11, 27, 10, 0, tzinfo=JAKARTA)
+    assert calendar.working_days_left(friday, due) == 1  # the weekend does not count
+
+
+@pytest.mark.parametrize("kind, action", [("info_requested", "pause"), ("reply", "resume"), ("followup", None),
+                                          ("disposed", None)])
+def test_only_a_request_for_information_and_the_reply_pause_and_resume(kind, action):
+    assert pause_action({"kind": kind}) == action
