@@ -35,7 +35,7 @@ HTTP_STATUS = {
 MESSAGES = {
     "validation_error": {"id": "Isian tidak valid; lihat rincian per kolom.", "en": "Some fields are invalid; see the details per field."},
     "invalid_tracking_id": {"id": "Nomor pelacakan tidak valid (periksa kembali angkanya).", "en": "The tracking ID is not valid (check the digits)."},
-    "unauthorized": {"id": "Anda perlu masuk terlebih dahulu.", "en": "You need to sign in first."},
+    "unauthorized": {"id": "Anda perlu masuk terlebih dahulu.", "en": "Not signed in: the username, password or session is not valid."},
     "forbidden": {"id": "Anda tidak berhak melakukan ini.", "en": "You are not allowed to do this."},
     "not_found": {"id": "Tidak ditemukan.", "en": "Not found."},
     "illegal_transition": {"id": "Perubahan status ini tidak diizinkan.", "en": "This status change is not allowed."},

@@ -54,8 +54,14 @@ MASKED_ACCESS_CODE = "****-****"
 EMAIL_CHANNELS = ("web", "mobile", "rpc", "open311")
 
 
+# Channels whose webhook answer is itself the receipt (the SMS reply, the reply to the mention).
+RECEIPT_AT_INTAKE_CHANNELS = frozenset({"sms", "twitter"})
+
+
 def reporter_message(event, portal_url, language="id"):
     """(template name, text) for the reporter, or None when this entry is not worth a message."""
+    if event["kind"] == "opened" and event.get("channel") in RECEIPT_AT_INTAKE_CHANNELS:
+        return None  # they already have the receipt: a second SMS would cost them (and us) twice
     template = REPORTER_TEMPLATES.get(event["kind"])
     if template is None:
         return None

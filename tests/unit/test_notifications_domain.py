@@ -100,3 +100,9 @@ def test_message_id_is_unique_per_entry_audience_and_channel():
     ids = {message_id("10000004", version, audience, channel)
            for version in (2, 3) for audience in ("reporter", "agency") for channel in ("sms", "email")}
     assert len(ids) == 8
+
+
+@pytest.mark.parametrize("channel, told", [("web", True), ("mobile", True), ("sms", False), ("twitter", False)])
+def test_the_receipt_is_not_sent_again_where_the_channel_already_answered(channel, told):
+    event = {"kind": "opened", "channel": channel, "tracking_id": "10000004"}
+    assert (reporter_message(event, "http://lapor.test") is not None) is told
