@@ -1,0 +1,69 @@
+"""Rate limits at the edge in plain Python: the buckets, their limits from config, windows and hashed keys."""
+import hashlib
+import hmac
+import math
+import re
+from collections import namedtuple
+from datetime import timedelta
+
+from services.gateway.accounts import over_limit, retry_after_seconds
+
+IP = "ip"
+PHONE = "phone"
+API_KEY = "api_key"
+
+Bucket = namedtuple("Bucket", "config_key default window")
+BUCKETS = {
+    IP: Bucket("RATE_LIMIT_IP_PER_HOUR", 60, timedelta(hours=1)),
+    PHONE: Bucket("RATE_LIMIT_PHONE_PER_HOUR", 20, timedelta(hours=1)),
+    API_KEY: Bucket("RATE_LIMIT_API_KEY_PER_MINUTE", 600, timedelta(minutes=1)),
+}
+UNLIMITED = 0
+
+# "+62 812-3456-7890", "6281234567890" and "081234567890" are one sender: what follows the 0 or 62.
+_NOT_DIGITS = re.compile(r"\D")
+_INDONESIAN_PREFIX = re.compile(r"^(?:62|0)")
+
+
+def limits_from_config(config):
+    """{bucket: hits allowed per window}: a missing setting takes its default, 0 means unlimited."""
+    limits = {}
+    for name, bucket in BUCKETS.items():
+        value = config.get(bucket.config_key)
+        limits[name] = bucket.default if value in (None, "") else _whole_number(bucket.config_key, value)
+    return limits
+
+
+def _whole_number(config_key, value):
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{config_key} must be a whole number ≥ 0 (0 = unlimited), not {value!r}")
+    return int(text)
+
+
+def canonical_key(bucket, key):
+    """The key as counted: a phone number by its digits after the country or trunk prefix."""
+    text = str(key).strip() if key is not None else ""
+    if bucket == PHONE:
+        text = _INDONESIAN_PREFIX.sub("", _NOT_DIGITS.sub("", text))
+    return text or "unknown"
+
+
+def counter_id(secret_key, bucket, key):
+    """`<bucket>:<HMAC-SHA256 of the key>`: the counter's id, so no phone number, address or API key is
+    kept in clear (a plain hash of a phone number is reversed by trying them all)."""
+    message = f"rate-limit:{bucket}:{canonical_key(bucket, key)}".encode()
+    return f"{bucket}:{hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()}"
+
+
+def refusal(limit, hits, window_started_at, at, window):
+    """None while `hits` (this one included) is within `limit`; else the seconds left in the window."""
+    if limit == UNLIMITED or not over_limit(hits, limit):
+        return None
+    return retry_after_seconds(window_started_at, at, window)
+
+
+def refusal_message(retry_after):
+    """In Bahasa Indonesia; English clients get the gateway's headline for `rate_limited`."""
+    minutes = math.ceil(retry_after / 60)
+    return f"Terlalu banyak permintaan; coba lagi dalam {minutes} menit."

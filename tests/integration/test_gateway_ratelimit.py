@@ -1,0 +1,108 @@
+"""Rate limits at the edge over real HTTP, with the real gateway, intake and tracking on the broker and store:
+the request after the limit gets 429 with Retry-After and stores nothing; 0 means unlimited."""
+from datetime import timedelta
+
+import pytest
+import requests
+
+from services.common.errors import RateLimited
+from services.common.events import now
+from services.gateway.ratelimit import RateLimits
+from services.gateway.service import GatewayService
+from services.gateway.storage import GatewayRepository
+from services.intake.service import IntakeService
+from services.intake.storage import IntakeRepository
+from services.tracking.service import TrackingService
+from tests.support.factories import make_report
+
+
+@pytest.fixture
+def start_gateway(start_service):
+    """start_gateway(**config overrides) → the gateway's base URL and container, with intake and tracking up."""
+    for cls in (TrackingService, IntakeService):
+        start_service(cls)
+
+    def start(**overrides):
+        gateway = start_service(GatewayService, **overrides)
+        return f"http://{gateway.config['WEB_SERVER_ADDRESS']}", gateway
+
+    return start
+
+
+@pytest.fixture
+def submissions(open_repo):
+    return open_repo(IntakeRepository, "lapor_intake").db.submissions
+
+
+@pytest.fixture
+def counters(open_repo):
+    return open_repo(GatewayRepository, "lapor_gateway").db.rate_limits
+
+
+def submit(url, language="id"):
+    return requests.post(f"{url}/api/v1/reports", json=make_report(), headers={"Accept-Language": language},
+                         timeout=30)
+
+
+def limiter(gateway):
+    """The worker-side object of the running gateway's RateLimits, for the buckets no route uses yet."""
+    [provider] = [dependency for dependency in gateway.dependencies if isinstance(dependency, RateLimits)]
+    return provider.get_dependency(None)
+
+
+def test_the_submission_after_the_limit_gets_429_and_stores_nothing(start_gateway, submissions, counters):
+    url, _ = start_gateway(RATE_LIMIT_IP_PER_HOUR=3)
+
+    assert [submit(url).status_code for _ in range(3)] == [201, 201, 201]
+    refused = submit(url)
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert "menit" in refused.json()["error"]["message"]
+    retry_after = refused.headers["Retry-After"]
+    assert retry_after.isdigit() and 0 < int(retry_after) <= 3600
+    assert submissions.count_documents({}) == 3
+    english = submit(url, language="en")
+    assert english.status_code == 429 and english.json()["error"]["message"] == "Too many requests; try again later."
+    [counter] = counters.find()
+    assert counter["_id"].startswith("ip:") and "127.0.0.1" not in str(counter)
+
+
+def test_when_the_window_has_passed_the_address_may_submit_again(start_gateway, counters):
+    url, _ = start_gateway(RATE_LIMIT_IP_PER_HOUR=1)
+    assert submit(url).status_code == 201
+    assert submit(url).status_code == 429
+
+    counters.update_many({}, {"$set": {"window_started_at": now() - timedelta(minutes=61)}})
+
+    assert submit(url).status_code == 201
+
+
+def test_a_limit_of_zero_never_limits_and_counts_nothing(start_gateway, submissions, counters):
+    url, _ = start_gateway(RATE_LIMIT_IP_PER_HOUR=0)
+
+    assert {submit(url).status_code for _ in range(6)} == {201}
+    assert submissions.count_documents({}) == 6
+    assert counters.count_documents({}) == 0
+
+
+def test_phone_and_api_key_buckets_count_apart(start_gateway):
+    _, gateway = start_gateway(RATE_LIMIT_PHONE_PER_HOUR=2, RATE_LIMIT_API_KEY_PER_MINUTE=1)
+    rate_limits = limiter(gateway)
+
+    rate_limits.check("phone", "081234567890")
+    rate_limits.check("phone", "+62 812-3456-7890")  # the same sender, however the SMS gateway writes it
+    rate_limits.check("phone", "081298765432")
+    rate_limits.check("api_key", "081234567890")
+    with pytest.raises(RateLimited) as phone_refused:
+        rate_limits.check("phone", "6281234567890")
+    with pytest.raises(RateLimited) as api_key_refused:
+        rate_limits.check("api_key", "081234567890")
+
+    assert 3500 < phone_refused.value.retry_after <= 3600
+    assert 0 < api_key_refused.value.retry_after <= 60
+
+
+def test_a_bad_limit_stops_the_gateway_from_starting(start_service):
+    with pytest.raises(ValueError, match="RATE_LIMIT_IP_PER_HOUR"):
+        start_service(GatewayService, RATE_LIMIT_IP_PER_HOUR="lots")
