@@ -1,0 +1,67 @@
+"""The Twitter/X webhook at the edge: its secret and account from config, the signature check, the answer."""
+import logging
+
+from nameko.extensions import DependencyProvider
+
+from services.common.errors import Forbidden, IdempotencyConflict, Unavailable, ValidationFailed
+from services.common.field_errors import translate_message
+from services.gateway.http import parse_json
+from services.intake import twitter
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature"
+
+
+def webhook_answer(receipts):
+    """{items: [{tracking_id, reply, tweet_id}]}, plus DESIGN §4's {tracking_id, reply} when there is one report."""
+    answer = {"items": receipts}
+    if len(receipts) == 1:
+        answer.update(tracking_id=receipts[0]["tracking_id"], reply=receipts[0]["reply"])
+    return answer
+
+
+class TwitterWebhook(DependencyProvider):
+    """Config `TWITTER_CONSUMER_SECRET` signs every delivery; without it the channel is off (503)."""
+
+    def setup(self):
+        config = self.container.config
+        self.consumer_secret = config.get("TWITTER_CONSUMER_SECRET") or ""
+        self.account = twitter.normalize_account(config.get("TWITTER_ACCOUNT"))
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def crc(self, crc_token):
+        """The challenge-response check Twitter makes when the webhook is registered, and hourly after."""
+        secret = self._secret()
+        if not crc_token:
+            raise ValidationFailed("crc_token wajib diisi.", fields={"crc_token": [translate_message(
+                "Missing data for required field.")]})
+        return twitter.crc_response(secret, crc_token)
+
+    def receive(self, body, signature, submit_tweet):
+        """Each mention of the account in a signed payload through `submit_tweet`; the answer, without codes.
+
+        A mention intake refuses (nothing left once the hashtags are gone) is skipped, so the others still count.
+        """
+        if not twitter.signature_matches(self._secret(), body, signature):
+            raise Forbidden("Tanda tangan webhook Twitter tidak valid.")
+        receipts = []
+        for tweet in twitter.mention_events(parse_json(body), self.account):
+            try:
+                receipt = submit_tweet(tweet)
+            except (ValidationFailed, IdempotencyConflict) as exc:
+                log.warning("tweet %s not taken as a report: %s %s", tweet.get("id_str"), exc.code, exc.fields)
+                continue
+            # The access code stays out: the reply is posted publicly.
+            # TODO: send receipt["access_code"] to the author by direct message once notifications has a
+            # Twitter adapter; until then a Twitter reporter can follow the report by its tracking ID only.
+            receipts.append({"tracking_id": receipt["tracking_id"], "reply": receipt["reply"],
+                             "tweet_id": tweet.get("id_str")})
+        return webhook_answer(receipts)
+
+    def _secret(self):
+        if not self.consumer_secret:
+            raise Unavailable("Kanal Twitter belum dikonfigurasi (LAPOR_TWITTER_CONSUMER_SECRET kosong).")
+        return self.consumer_secret
