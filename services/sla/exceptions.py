@@ -1,2 +1,2 @@
 """SLA's errors are the shared ones; this module names the ones sla raises."""
-from services.common.errors import ValidationFailed  # noqa: F401
+from services.common.errors import Forbidden, NotFound, ValidationFailed  # noqa: F401
