@@ -1,22 +1,237 @@
-"""Delivery adapters. The local default is the log adapter: it prints each message so a person can watch."""
+"""Delivery adapters, one per way out: log (the local default), SMTP e-mail, SMS over an HTTP gateway or SMPP,
+signed webhooks to agency systems, and the agency console (the outbox itself)."""
+import hashlib
+import hmac
+import json
 import logging
+import smtplib
+import ssl
+from collections import namedtuple
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import requests
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.gsm
+from nameko.extensions import DependencyProvider
 
 log = logging.getLogger("lapor.notifications")
 
+# What an adapter is given: the message's key and text, and where it goes (the recipient only in memory).
+Delivery = namedtuple("Delivery", "message_id tracking_id channel recipient masked text subject payload secret")
+
+CHANNELS = ("sms", "email", "twitter", "webhook", "console")
+DEFAULT_TIMEOUT_SECONDS = 10
+SIGNATURE_HEADER = "X-Lapor-Signature"
+DELIVERY_HEADER = "X-Lapor-Delivery"
+
+
+class PermanentFailure(Exception):
+    """Trying again cannot help (no secret configured, the gateway refused the number): dead at once."""
+
 
 class LogAdapter:
+    """Prints each message so a person can watch; the masked recipient only (DESIGN §2)."""
+
     name = "log"
 
-    def send(self, channel, recipient, masked_recipient, text):
-        log.info("[notifikasi %s → %s] %s", channel, masked_recipient, text)
+    def __init__(self, config=None):
+        pass
+
+    def send(self, delivery):
+        log.info("[notifikasi %s → %s] %s", delivery.channel, delivery.masked, delivery.text)
         return {"adapter": self.name}
 
 
-ADAPTERS = {"log": LogAdapter}
+class ConsoleAdapter(LogAdapter):
+    """An agency with no e-mail or webhook reads its messages in the officer console, from the outbox."""
+
+    name = "console"
 
 
-def make_adapter(name):
+class SmtpAdapter:
+    name = "smtp"
+
+    def __init__(self, config):
+        self.host = config.get("SMTP_HOST") or "127.0.0.1"
+        self.port = int(config.get("SMTP_PORT") or 25)
+        self.user = config.get("SMTP_USER") or ""
+        self.password = config.get("SMTP_PASSWORD") or ""
+        self.sender = config.get("SMTP_FROM") or "LAPOR! <noreply@lapor.go.id>"
+        self.starttls = _flag(config.get("SMTP_STARTTLS"))
+        self.timeout = float(config.get("NOTIFY_SEND_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
+
+    def send(self, delivery):
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = delivery.recipient
+        message["Subject"] = delivery.subject
+        message["Message-ID"] = make_msgid(domain="lapor.go.id")
+        message[DELIVERY_HEADER] = delivery.message_id
+        message.set_content(delivery.text)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            refused = smtp.send_message(message)
+        if refused:
+            raise PermanentFailure("recipient refused")
+        return {"adapter": self.name}
+
+
+class HttpSmsAdapter:
+    """An operator's SMS gateway: POST {to, text, reference} as JSON with a bearer token."""
+
+    name = "http"
+
+    def __init__(self, config):
+        self.url = config.get("SMS_GATEWAY_URL") or ""
+        self.token = config.get("SMS_GATEWAY_TOKEN") or ""
+        self.timeout = float(config.get("NOTIFY_SEND_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
+        if not self.url:
+            raise ValueError("the http SMS adapter needs LAPOR_SMS_GATEWAY_URL")
+
+    def send(self, delivery):
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = requests.post(self.url, json={"to": delivery.recipient, "text": delivery.text,
+                                                 "reference": delivery.message_id},
+                                 headers=headers, timeout=self.timeout)
+        _raise_for_status(response)
+        return {"adapter": self.name}
+
+
+class SmppAdapter:
+    """SMPP 3.4 as a transmitter: bind, submit each part (long texts are split with UDH), unbind."""
+
+    name = "smpp"
+
+    def __init__(self, config):
+        self.host = config.get("SMPP_HOST") or "127.0.0.1"
+        self.port = int(config.get("SMPP_PORT") or 2775)
+        self.system_id = config.get("SMPP_SYSTEM_ID") or ""
+        self.password = config.get("SMPP_PASSWORD") or ""
+        self.source_addr = str(config.get("SMPP_SOURCE_ADDR") or "1708")
+        self.timeout = float(config.get("NOTIFY_SEND_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
+
+    def send(self, delivery):
+        parts, coding, esm_class = smpplib.gsm.make_parts(delivery.text)
+        client = smpplib.client.Client(self.host, self.port, timeout=self.timeout, allow_unknown_opt_params=True)
+        client.set_message_sent_handler(lambda pdu, **kwargs: None)
+        client.connect()
+        try:
+            client.bind_transmitter(system_id=self.system_id, password=self.password)
+            for part in parts:
+                client.send_message(
+                    source_addr_ton=smpplib.consts.SMPP_TON_ALNUM if not self.source_addr.isdigit()
+                    else smpplib.consts.SMPP_TON_UNK,
+                    source_addr=self.source_addr,
+                    dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
+                    dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
+                    destination_addr=delivery.recipient.lstrip("+"),
+                    short_message=part, data_coding=coding, esm_class=esm_class,
+                )
+                client.read_once()  # the submit_sm_resp; an error status raises PDUError
+            _unbind_quietly(client)
+        finally:
+            client.disconnect()
+        return {"adapter": self.name}
+
+
+def _unbind_quietly(client):
+    """Every part was accepted: an SMSC that hangs up instead of answering the unbind changes nothing."""
     try:
-        return ADAPTERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown notification adapter {name!r}; known: {', '.join(ADAPTERS)}")
+        client.unbind()
+    except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
+        log.debug("SMPP unbind not answered: %s", exc)
+
+
+class WebhookAdapter:
+    """POST the message as JSON to an agency's system, signed: `X-Lapor-Signature: sha256=<hex HMAC of the body>`."""
+
+    name = "webhook"
+
+    def __init__(self, config):
+        self.timeout = float(config.get("NOTIFY_SEND_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
+
+    def send(self, delivery):
+        if not delivery.secret:
+            raise PermanentFailure("no webhook secret configured for this agency")
+        body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(delivery.secret, body),
+                   DELIVERY_HEADER: delivery.message_id}
+        response = requests.post(delivery.recipient, data=body, headers=headers, timeout=self.timeout,
+                                 allow_redirects=False)
+        _raise_for_status(response)
+        return {"adapter": self.name}
+
+
+def sign(secret, body):
+    """The signature header's value; an agency checks it with hmac.compare_digest over the raw body."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _raise_for_status(response):
+    # 4xx (but a timeout or a throttle) will not change on a retry; 5xx may.
+    if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+        raise PermanentFailure(f"HTTP {response.status_code}")
+    response.raise_for_status()
+
+
+def _flag(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+ADAPTERS = {"log": LogAdapter, "smtp": SmtpAdapter, "http": HttpSmsAdapter, "smpp": SmppAdapter,
+            "webhook": WebhookAdapter}
+# Which adapter may carry which channel (log carries anything).
+CARRIES = {"smtp": {"email"}, "http": {"sms"}, "smpp": {"sms"}, "webhook": {"webhook"}}
+
+
+def parse_routes(text):
+    """`email=smtp,sms=http` → {channel: adapter name}; ValueError naming what is wrong."""
+    routes = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        channel, _, adapter = (part.strip() for part in item.partition("="))
+        if channel not in CHANNELS or channel == "console":
+            raise ValueError(f"unknown notification channel {channel!r} in LAPOR_NOTIFY_ADAPTERS")
+        if adapter not in ADAPTERS:
+            raise ValueError(f"unknown notification adapter {adapter!r}; known: {', '.join(ADAPTERS)}")
+        if adapter != "log" and channel not in CARRIES[adapter]:
+            raise ValueError(f"adapter {adapter!r} cannot carry channel {channel!r}")
+        routes[channel] = adapter
+    return routes
+
+
+def parse_secrets(text):
+    """`ref=secret,ref2=secret2` → {ref: secret} (a secret may itself contain `=`)."""
+    secrets = {}
+    for item in (text or "").split(","):
+        ref, _, secret = item.strip().partition("=")
+        if ref and secret:
+            secrets[ref] = secret
+    return secrets
+
+
+class Adapters(DependencyProvider):
+    """The adapter for each channel, built once from config; a bad config stops the service at start."""
+
+    def setup(self):
+        config = self.container.config
+        routes = parse_routes(config.get("NOTIFY_ADAPTERS"))
+        self.by_channel = {channel: ADAPTERS[routes.get(channel, "log")](config) for channel in CHANNELS}
+        self.by_channel["console"] = ConsoleAdapter()
+        self.webhook_secrets = parse_secrets(config.get("NOTIFY_WEBHOOK_SECRETS"))
+
+    def adapter_for(self, channel):
+        return self.by_channel.get(channel) or LogAdapter()
+
+    def webhook_secret(self, ref):
+        return self.webhook_secrets.get(ref) if ref else None
+
+    def get_dependency(self, worker_ctx):
+        return self

@@ -1,97 +1,131 @@
-"""Notifications' pure logic: reporter templates, channel choice and recipient masking."""
+"""Notifications' pure logic: which messages an event makes, to whom, on which channels, and when to retry."""
+import random
 import uuid
+from collections import namedtuple
+from datetime import datetime
+from urllib.parse import urlsplit
 
-REPORTER_TEMPLATES = {
-    "opened": (
-        "report_received",
-        {
-            "id": "LAPOR!: Laporan Anda diterima. Nomor pelacakan {tracking_id}. "
-                  "Cek status di {portal_url}/lacak?id={tracking_id} dengan kode akses Anda.",
-            "en": "LAPOR!: Your report was received. Tracking ID {tracking_id}. "
-                  "Check its status at {portal_url}/lacak?id={tracking_id} with your access code.",
-        },
-    ),
-    "disposed": (
-        "report_disposed",
-        {
-            "id": "LAPOR!: Laporan {tracking_id} diteruskan ke {agency_name} untuk ditindaklanjuti.",
-            "en": "LAPOR!: Report {tracking_id} was sent to {agency_name} for follow-up.",
-        },
-    ),
-    "rejected": (
-        "report_rejected",
-        {
-            "id": "LAPOR!: Laporan {tracking_id} bukan ranah LAPOR! ({reason}). {note}",
-            "en": "LAPOR!: Report {tracking_id} is outside LAPOR!'s scope ({reason}). {note}",
-        },
-    ),
-    "followup": (
-        "report_followed_up",
-        {
-            "id": "LAPOR!: Tindak lanjut laporan {tracking_id} dari {agency_name}: {note}",
-            "en": "LAPOR!: Follow-up on report {tracking_id} from {agency_name}: {note}",
-        },
-    ),
-    "completed": (
-        "report_completed",
-        {
-            "id": "LAPOR!: Laporan {tracking_id} selesai. Mohon beri penilaian di {portal_url}/lacak?id={tracking_id}.",
-            "en": "LAPOR!: Report {tracking_id} is completed. Please rate it at {portal_url}/lacak?id={tracking_id}.",
-        },
-    ),
-}
+from services.notifications import templates
+
+# One message to write: its audience, template, language-neutral data, and whether it waits for a deadline.
+Planned = namedtuple("Planned", "audience template data hold")
 
 ACCESS_CODE_TEMPLATE = "access_code_reissued"
-# Indonesian first, then English, in one message: the reporter asked for it and must be able to read it.
-ACCESS_CODE_TEXT = (
-    "LAPOR!: Kode akses baru untuk laporan {tracking_id}: {access_code}. Kode lama tetap berlaku sampai kode "
-    "baru ini dipakai. Jangan berikan kode ini kepada siapa pun. / "
-    "LAPOR!: New access code for report {tracking_id}: {access_code}. The old code keeps working until this "
-    "one is used. Do not share it with anyone."
-)
 MASKED_ACCESS_CODE = "****-****"
-
-EMAIL_CHANNELS = ("web", "mobile", "rpc", "open311")
-
 
 # Channels whose webhook answer is itself the receipt (the SMS reply, the reply to the mention).
 RECEIPT_AT_INTAKE_CHANNELS = frozenset({"sms", "twitter"})
 
+# A contact field and the channel that reaches it; the order other contacts are told in.
+CONTACT_CHANNELS = (("email", "email"), ("phone", "sms"), ("handle", "twitter"))
+AGENCY_CONTACT_CHANNELS = (("email", "email"), ("webhook_url", "webhook"))
+ORIGIN_CHANNELS = {"sms": "sms", "twitter": "twitter"}  # every other intake channel answers by e-mail
 
-def reporter_message(event, portal_url, language="id"):
-    """(template name, text) for the reporter, or None when this entry is not worth a message."""
-    if event["kind"] == "opened" and event.get("channel") in RECEIPT_AT_INTAKE_CHANNELS:
-        return None  # they already have the receipt: a second SMS would cost them (and us) twice
-    template = REPORTER_TEMPLATES.get(event["kind"])
-    if template is None:
+# The channel an agency without a contact is told on: the officer console reads it from the outbox.
+CONSOLE = "console"
+
+REPORTER_TEMPLATES = {
+    "opened": "report_received",
+    "verified": "report_verified",
+    "disposed": "report_disposed",
+    "rejected": "report_rejected",
+    "followup": "report_followed_up",
+    "info_requested": "report_info_requested",
+    "completed": "report_completed",
+    "reopened": "report_reopened",
+    "escalated": "report_escalated",
+}
+AGENCY_TEMPLATES = {
+    "disposed": "agency_disposed",
+    "escalated": "agency_escalated",
+    "reopened": "agency_reopened",
+    "reply": "agency_reporter_reply",
+}
+DEADLINE_TEMPLATES = {"deadline_approaching": "agency_deadline_approaching",
+                      "deadline_breached": "agency_deadline_breached"}
+# The stages an agency answers for; verification is the national admins', auto_close nobody's.
+AGENCY_STAGES = frozenset({"response", "completion"})
+# Entries that open a response clock (sla's clock_plan): their message waits for its deadline.
+HOLD_STAGE = "response"
+_OPENS_RESPONSE_CLOCK = frozenset({"disposed", "escalated", "reopened"})
+
+
+def _kind(event):
+    """A decline that moved the report to another agency is, for whoever is told, a new disposition."""
+    if event["kind"] == "declined" and event.get("status") == "disposed":
+        return "disposed"
+    return event["kind"]
+
+
+def plan(event):
+    """[Planned] for one `report_updated` entry: at most one for the reporter and one for the holder agency."""
+    kind = _kind(event)
+    data = {key: event.get(key) for key in ("tracking_id", "agency_code", "agency_name", "reason", "note")}
+    data["due_at"] = None
+    hold = kind in _OPENS_RESPONSE_CLOCK
+    planned = []
+    if kind in REPORTER_TEMPLATES and event.get("reporter_ref"):
+        planned.append(Planned("reporter", REPORTER_TEMPLATES[kind], dict(data), hold))
+    if kind in AGENCY_TEMPLATES and event.get("agency_code"):
+        # Never the reporter's identity: no contact, no reference, only what the entry itself says.
+        agency_data = {key: data[key] for key in ("tracking_id", "agency_code", "agency_name", "due_at")}
+        if kind == "reply":
+            agency_data["note"] = data["note"]
+        planned.append(Planned("agency", AGENCY_TEMPLATES[kind], agency_data, hold))
+    return planned
+
+
+def deadline_plan(event_type, event, agency_name=None):
+    """The agency's Planned for a deadline warning or breach, or None when no agency answers for the stage."""
+    if event_type not in DEADLINE_TEMPLATES or event["stage"] not in AGENCY_STAGES or not event.get("agency_code"):
         return None
-    name, texts = template
-    values = {
-        "tracking_id": event["tracking_id"],
-        "portal_url": portal_url.rstrip("/"),
-        "agency_name": event.get("agency_name") or event.get("agency_code") or "instansi terkait",
-        "reason": event.get("reason") or "-",
-        "note": event.get("note") or "",
-    }
-    return name, texts[language].format(**values).strip()
+    due_at = event["due_at"]
+    data = {"tracking_id": event["tracking_id"], "agency_code": event["agency_code"], "agency_name": agency_name,
+            "stage": event["stage"], "due_at": due_at.isoformat() if isinstance(due_at, datetime) else due_at}
+    return Planned("agency", DEADLINE_TEMPLATES[event_type], data, False)
 
 
-def reporter_deliveries(channel, contact):
-    """[(channel, recipient)] for a reporter: back on the channel the report came in on."""
+def skips_origin(event):
+    """The receipt is not sent again where the channel's own answer already was one."""
+    return event["kind"] == "opened" and event.get("channel") in RECEIPT_AT_INTAKE_CHANNELS
+
+
+def reporter_deliveries(channel, contact, skip_origin=False):
+    """[(channel, recipient)]: back on the channel the report came in on, then to every other contact given."""
     contact = contact or {}
-    if channel == "sms" and contact.get("phone"):
-        return [("sms", contact["phone"])]
-    if channel == "twitter" and contact.get("handle"):
-        return [("twitter", contact["handle"])]
-    if contact.get("email"):
-        return [("email", contact["email"])]
-    if contact.get("phone"):
-        return [("sms", contact["phone"])]
-    return []
+    reachable = {channel_name: contact[field] for field, channel_name in CONTACT_CHANNELS if contact.get(field)}
+    origin = ORIGIN_CHANNELS.get(channel, "email")
+    order = [origin] + [name for _, name in CONTACT_CHANNELS if name != origin]
+    deliveries = [(name, reachable[name]) for name in order if name in reachable]
+    if skip_origin:
+        deliveries = [(name, recipient) for name, recipient in deliveries if name != origin]
+    return deliveries
 
 
-def mask_recipient(recipient):
-    """`0812****7890` for phones, `s***@example.id` for e-mail, `@h***` for handles."""
+def reporter_recipient(channel, contact):
+    """Where a reporter's message on `channel` goes, from the contact on file (None: no longer on file)."""
+    field = {name: field for field, name in CONTACT_CHANNELS}.get(channel)
+    return (contact or {}).get(field) if field else None
+
+
+def agency_deliveries(agency_code, contacts):
+    """[(channel, recipient)] for an agency: its e-mail and webhook, or its console when it has neither."""
+    contacts = contacts or {}
+    deliveries = [(name, contacts[field]) for field, name in AGENCY_CONTACT_CHANNELS if contacts.get(field)]
+    return deliveries or [(CONSOLE, agency_code)]
+
+
+def agency_recipient(channel, agency_code, contacts):
+    return dict(agency_deliveries(agency_code, contacts)).get(channel)
+
+
+def mask_recipient(recipient, channel=None):
+    """`0812****7890` for phones, `s***@example.id` for e-mail, `@h***` for handles, the host of a webhook."""
+    if channel == CONSOLE:
+        return recipient  # an agency code, nobody's contact
+    if recipient.startswith(("http://", "https://")):
+        parts = urlsplit(recipient)
+        return f"{parts.scheme}://{parts.hostname}/***"
     if "@" in recipient and not recipient.startswith("@"):
         local, domain_part = recipient.split("@", 1)
         return f"{local[:1]}***@{domain_part}"
@@ -106,12 +140,32 @@ def message_id(tracking_id, version, audience, channel):
     return f"{tracking_id}:{version}:{audience}:{channel}"
 
 
-def access_code_texts(tracking_id, access_code):
-    """(text to send, text to keep): the kept one never carries the code."""
-    return tuple(ACCESS_CODE_TEXT.format(tracking_id=tracking_id, access_code=code)
-                 for code in (access_code, MASKED_ACCESS_CODE))
+def deadline_message_id(event_type, event, channel):
+    """One message per clock, kind of deadline event, due time and channel (a resumed clock may warn again)."""
+    due_at = event["due_at"]
+    due = int(due_at.timestamp()) if isinstance(due_at, datetime) else due_at
+    return f"{event['clock_id']}:{event_type}:{due}:agency:{channel}"
+
+
+def access_code_texts(tracking_id, access_code, template_texts):
+    """(text to send, text to keep) in both languages, Indonesian first: the kept one never carries the code.
+
+    The reporter asked for the code and must be able to read it whatever their language."""
+    def both(code):
+        return " / ".join(templates.render(template_texts[language], {
+            "tracking_id": tracking_id, "access_code": code, "portal_url": "", "report_url": ""})
+            for language in templates.LANGUAGES)
+
+    return both(access_code), both(MASKED_ACCESS_CODE)
 
 
 def access_code_message_id(tracking_id, channel):
     """Each request for a new code is its own message (no timeline version ties it to one)."""
     return f"{tracking_id}:{ACCESS_CODE_TEMPLATE}:{uuid.uuid4().hex}:{channel}"
+
+
+def retry_delay(attempts, base, cap, factor=2, jitter=random.random):
+    """Seconds before the next try after `attempts` failed ones: exponential, capped, with equal jitter
+    (half fixed, half random) so messages failed together do not all come back together."""
+    delay = min(cap, base * factor ** max(attempts - 1, 0))
+    return delay / 2 + jitter() * delay / 2

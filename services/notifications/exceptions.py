@@ -1,2 +1,2 @@
 """Notifications' errors are the shared ones; this module names the ones it raises."""
-from services.common.errors import Unavailable, ValidationFailed  # noqa: F401
+from services.common.errors import IllegalTransition, NotFound, Unavailable, ValidationFailed  # noqa: F401

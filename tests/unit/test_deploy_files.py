@@ -197,11 +197,15 @@ def test_prometheus_mounts_the_deploy_config_and_rules_side_by_side(compose):
         assert (ROOT / source).is_file()
 
 
-def test_compose_interpolates_only_the_required_secrets():
-    # Any other `$` would be substituted from the host environment by compose (`$$` escapes).
+def test_compose_requires_the_secrets_and_takes_only_lapor_settings_from_the_host():
+    # Compose substitutes every `$` from the host environment (`$$` escapes): the secrets must be set,
+    # other settings are LAPOR_ variables with a default, and nothing else leaks in.
     text = (ROOT / "docker-compose.yml").read_text()
     references = re.findall(r"(?<!\$)\$(\{[^}]*\}|\w+)", text)
-    assert sorted(references) == sorted(f"{{{secret}:?set {secret}}}" for secret in SECRETS)
+    required = sorted(r for r in references if ":?" in r)
+    assert required == sorted(f"{{{secret}:?set {secret}}}" for secret in SECRETS)
+    optional = [r for r in references if ":?" not in r]
+    assert all(re.fullmatch(r"\{LAPOR_[A-Z_]+:-[^}]*\}", r) for r in optional), optional
 
 
 # -- Dockerfile

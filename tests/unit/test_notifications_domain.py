@@ -1,99 +1,146 @@
-"""Notifications' pure logic: reporter templates, the channel back to the reporter, masked recipients."""
+"""Notifications' pure logic: which messages an entry or a deadline makes, the channels, masking, keys, backoff."""
+from datetime import datetime, timezone
+
 import pytest
 
 from services.notifications.domain import (
-    REPORTER_TEMPLATES, mask_recipient, message_id, reporter_deliveries, reporter_message,
+    CONSOLE, agency_deliveries, agency_recipient, deadline_message_id, deadline_plan, mask_recipient, message_id,
+    plan, reporter_deliveries, reporter_recipient, retry_delay, skips_origin,
 )
 
-PORTAL = "https://lapor.example.id/"
-LANGUAGES = ("id", "en")
+DUE = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
 
 def make_event(kind, **overrides):
-    event = {"kind": kind, "tracking_id": "10000004", "agency_code": "KOTA-18.72",
-             "agency_name": "Pemerintah Kota Metro", "reason": "criminal", "note": "Jalan sudah ditambal."}
+    event = {"kind": kind, "status": "disposed", "tracking_id": "10000004", "version": 3, "channel": "web",
+             "agency_code": "KOTA-18.72", "agency_name": "Pemerintah Kota Metro", "reason": "criminal",
+             "note": "Jalan sudah ditambal.", "reporter_ref": "rep_1", "anonymous": False}
     event.update(overrides)
     return event
 
 
-def make_contact(**fields):
-    return dict(fields)
+def templates_of(planned):
+    return sorted((p.audience, p.template, p.hold) for p in planned)
 
 
-@pytest.mark.parametrize("kind", sorted(REPORTER_TEMPLATES))
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_template_renders_completely(kind, language):
-    name, text = reporter_message(make_event(kind), PORTAL, language)
-    assert name == REPORTER_TEMPLATES[kind][0]
-    assert "{" not in text and "}" not in text
-    assert "10000004" in text
-    assert text == text.strip()
+@pytest.mark.parametrize("kind, expected", [
+    ("opened", [("reporter", "report_received", False)]),
+    ("verified", [("reporter", "report_verified", False)]),
+    ("disposed", [("agency", "agency_disposed", True), ("reporter", "report_disposed", True)]),
+    ("rejected", [("reporter", "report_rejected", False)]),
+    ("followup", [("reporter", "report_followed_up", False)]),
+    ("info_requested", [("reporter", "report_info_requested", False)]),
+    ("completed", [("reporter", "report_completed", False)]),
+    ("reopened", [("agency", "agency_reopened", True), ("reporter", "report_reopened", True)]),
+    ("escalated", [("agency", "agency_escalated", True), ("reporter", "report_escalated", True)]),
+    ("reply", [("agency", "agency_reporter_reply", False)]),
+    ("rated", []), ("archived", []), ("access_code_reissued", []), ("duplicate_linked", []),
+])
+def test_each_entry_makes_at_most_one_message_per_audience(kind, expected):
+    assert templates_of(plan(make_event(kind))) == expected
 
 
-@pytest.mark.parametrize("kind", sorted(REPORTER_TEMPLATES))
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_template_renders_with_sparse_events(kind, language):
-    _, text = reporter_message({"kind": kind, "tracking_id": "10000004"}, PORTAL, language)
-    assert "{" not in text and "None" not in text
+def test_a_decline_to_another_agency_is_a_new_disposition_and_one_back_to_the_queue_tells_nobody():
+    assert templates_of(plan(make_event("declined", status="disposed", agency_code="KAB-18.02"))) == [
+        ("agency", "agency_disposed", True), ("reporter", "report_disposed", True)]
+    assert plan(make_event("declined", status="received", agency_code=None)) == []
 
 
-def test_languages_differ():
-    for kind in REPORTER_TEMPLATES:
-        assert reporter_message(make_event(kind), PORTAL, "id") != reporter_message(make_event(kind), PORTAL, "en")
+def test_without_a_reporter_reference_or_a_holder_that_audience_gets_nothing():
+    assert templates_of(plan(make_event("disposed", reporter_ref=None))) == [("agency", "agency_disposed", True)]
+    assert templates_of(plan(make_event("reply", agency_code=None))) == []
 
 
-def test_portal_link_has_no_double_slash():
-    _, text = reporter_message(make_event("opened"), PORTAL, "id")
-    assert "https://lapor.example.id/lacak?id=10000004" in text
-    assert "id//lacak" not in text
+def test_an_agency_message_carries_nothing_of_the_reporter():
+    [agency] = [p for p in plan(make_event("disposed", anonymous=True)) if p.audience == "agency"]
+    assert set(agency.data) == {"tracking_id", "agency_code", "agency_name", "due_at"}
+    [reply] = plan(make_event("reply", anonymous=True, note="Masih berlubang."))
+    assert set(reply.data) == {"tracking_id", "agency_code", "agency_name", "due_at", "note"}
 
 
-def test_disposed_names_the_agency_and_falls_back_to_its_code():
-    assert "Pemerintah Kota Metro" in reporter_message(make_event("disposed"), PORTAL)[1]
-    assert "KOTA-18.72" in reporter_message(make_event("disposed", agency_name=None), PORTAL)[1]
-    assert "instansi terkait" in reporter_message(make_event("disposed", agency_name=None, agency_code=None), PORTAL)[1]
+def deadline_event(stage="response", **overrides):
+    event = {"tracking_id": "10000004", "stage": stage, "clock_id": f"10000004:{stage}:3", "due_at": DUE,
+             "agency_code": "KOTA-18.72", "version": 3}
+    event.update(overrides)
+    return event
 
 
-def test_followup_carries_the_note():
-    assert reporter_message(make_event("followup"), PORTAL, "en")[1].endswith("Jalan sudah ditambal.")
+@pytest.mark.parametrize("event_type, template", [("deadline_approaching", "agency_deadline_approaching"),
+                                                  ("deadline_breached", "agency_deadline_breached")])
+def test_a_deadline_event_of_an_agency_stage_tells_the_agency(event_type, template):
+    planned = deadline_plan(event_type, deadline_event())
+    assert (planned.audience, planned.template, planned.hold) == ("agency", template, False)
+    assert planned.data["due_at"] == DUE.isoformat() and planned.data["stage"] == "response"
 
 
-@pytest.mark.parametrize("kind", ["verified", "info_requested", "rated", "access_code_reissued"])
-def test_kinds_without_a_template_send_nothing(kind):
-    assert reporter_message(make_event(kind), PORTAL) is None
+@pytest.mark.parametrize("event_type, event", [
+    ("deadline_breached", deadline_event("verification", agency_code=None)),
+    ("deadline_breached", deadline_event("auto_close")),
+    ("deadline_breached", deadline_event(agency_code=None)),
+    ("deadline_set", deadline_event()),
+])
+def test_deadlines_no_agency_answers_for_tell_nobody(event_type, event):
+    assert deadline_plan(event_type, event) is None
+
+
+def test_the_deadline_message_key_survives_a_new_event_id_but_not_a_new_due_time():
+    first = deadline_message_id("deadline_breached", dict(deadline_event(), event_id="a"), "email")
+    again = deadline_message_id("deadline_breached", dict(deadline_event(), event_id="b"), "email")
+    later = deadline_message_id("deadline_breached", deadline_event(due_at=DUE.replace(day=28)), "email")
+    warned = deadline_message_id("deadline_approaching", deadline_event(), "email")
+    assert first == again and len({first, later, warned}) == 3
 
 
 @pytest.mark.parametrize("channel, contact, deliveries", [
-    ("sms", make_contact(phone="+6281234567890", email="siti@example.id"), [("sms", "+6281234567890")]),
-    ("twitter", make_contact(handle="@siti", email="siti@example.id"), [("twitter", "@siti")]),
-    ("web", make_contact(phone="+6281234567890", email="siti@example.id"), [("email", "siti@example.id")]),
-    ("mobile", make_contact(email="siti@example.id"), [("email", "siti@example.id")]),
-    ("web", make_contact(phone="+6281234567890"), [("sms", "+6281234567890")]),
-    ("sms", make_contact(email="siti@example.id"), [("email", "siti@example.id")]),
-    ("twitter", make_contact(phone="+6281234567890"), [("sms", "+6281234567890")]),
-    ("web", make_contact(handle="@siti"), []),
-    ("web", make_contact(), []),
+    ("sms", {"phone": "+6281234567890", "email": "siti@example.id"}, [("sms", "+6281234567890"),
+                                                                     ("email", "siti@example.id")]),
+    ("twitter", {"handle": "@siti"}, [("twitter", "@siti")]),
+    ("web", {"phone": "+6281234567890", "email": "siti@example.id"}, [("email", "siti@example.id"),
+                                                                     ("sms", "+6281234567890")]),
+    ("mobile", {"email": "siti@example.id"}, [("email", "siti@example.id")]),
+    ("web", {"phone": "+6281234567890"}, [("sms", "+6281234567890")]),
+    ("sms", {"email": "siti@example.id"}, [("email", "siti@example.id")]),
+    ("web", {"name": "Siti"}, []),
     ("sms", None, []),
 ])
-def test_reporter_deliveries_choose_the_channel(channel, contact, deliveries):
+def test_the_reporter_is_told_on_their_channel_first_then_on_every_other_contact(channel, contact, deliveries):
     assert reporter_deliveries(channel, contact) == deliveries
 
 
-@pytest.mark.parametrize("recipient, masked", [
-    ("+6281234567890", "0812****7890"),
-    ("081234567890", "0812****7890"),
-    ("siti@example.id", "s***@example.id"),
-    ("@siti_rahayu", "@s***"),
+@pytest.mark.parametrize("channel, told", [("web", True), ("mobile", True), ("sms", False), ("twitter", False)])
+def test_the_receipt_is_not_sent_again_where_the_channel_already_answered(channel, told):
+    event = make_event("opened", channel=channel)
+    contact = {"phone": "+6281234567890", "handle": "@siti", "email": "siti@example.id"}
+    origin = {"sms": "sms", "twitter": "twitter"}.get(channel, "email")
+    channels = [name for name, _ in reporter_deliveries(channel, contact, skips_origin(event))]
+    assert (origin in channels) is told
+
+
+def test_a_retry_finds_the_recipient_on_the_contact_now_on_file():
+    contact = {"phone": "+6281234567890", "email": "siti@example.id"}
+    assert reporter_recipient("sms", contact) == "+6281234567890"
+    assert reporter_recipient("twitter", contact) is None and reporter_recipient("sms", None) is None
+
+
+def test_an_agency_without_contacts_is_told_in_its_console():
+    assert agency_deliveries("KOTA-18.72", {}) == [(CONSOLE, "KOTA-18.72")]
+    contacts = {"email": "dpupr@metrokota.go.id", "webhook_url": "https://sim.metrokota.go.id/lapor"}
+    assert agency_deliveries("KOTA-18.72", contacts) == [("email", "dpupr@metrokota.go.id"),
+                                                         ("webhook", "https://sim.metrokota.go.id/lapor")]
+    assert agency_recipient("webhook", "KOTA-18.72", contacts) == "https://sim.metrokota.go.id/lapor"
+    assert agency_recipient(CONSOLE, "KOTA-18.72", contacts) is None  # it has contacts now
+
+
+@pytest.mark.parametrize("recipient, channel, masked", [
+    ("+6281234567890", "sms", "0812****7890"),
+    ("081234567890", "sms", "0812****7890"),
+    ("siti@example.id", "email", "s***@example.id"),
+    ("@siti_rahayu", "twitter", "@s***"),
+    ("https://sim.metrokota.go.id/lapor?token=abc", "webhook", "https://sim.metrokota.go.id/***"),
+    ("KOTA-18.72", CONSOLE, "KOTA-18.72"),
 ])
-def test_mask_recipient(recipient, masked):
-    assert mask_recipient(recipient) == masked
-
-
-@pytest.mark.parametrize("recipient", ["+6281234567890", "siti@example.id", "@siti_rahayu"])
-def test_masked_recipient_hides_the_middle(recipient):
-    assert mask_recipient(recipient) != recipient
-    assert "3456" not in mask_recipient(recipient)
-    assert "iti" not in mask_recipient(recipient)
+def test_mask_recipient(recipient, channel, masked):
+    assert mask_recipient(recipient, channel) == masked
 
 
 def test_message_id_is_unique_per_entry_audience_and_channel():
@@ -102,7 +149,9 @@ def test_message_id_is_unique_per_entry_audience_and_channel():
     assert len(ids) == 8
 
 
-@pytest.mark.parametrize("channel, told", [("web", True), ("mobile", True), ("sms", False), ("twitter", False)])
-def test_the_receipt_is_not_sent_again_where_the_channel_already_answered(channel, told):
-    event = {"kind": "opened", "channel": channel, "tracking_id": "10000004"}
-    assert (reporter_message(event, "http://lapor.test") is not None) is told
+def test_retries_back_off_exponentially_up_to_the_cap_with_jitter():
+    fixed = [retry_delay(attempts, base=30, cap=3600, jitter=lambda: 1.0) for attempts in range(1, 9)]
+    assert fixed == [30, 60, 120, 240, 480, 960, 1920, 3600]
+    assert retry_delay(3, base=30, cap=3600, jitter=lambda: 0.0) == 60  # half of 120 at the least
+    spread = {retry_delay(2, base=30, cap=3600) for _ in range(50)}
+    assert len(spread) > 1 and all(30 <= delay <= 60 for delay in spread)
