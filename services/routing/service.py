@@ -1,24 +1,36 @@
 """Routing: agencies and regions, triage of each new report, and disposition through tracking."""
 import logging
+from datetime import timedelta
 
 from marshmallow import ValidationError
+from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.rpc import rpc
+from nameko.timer import timer
+from pymongo.errors import PyMongoError
 
-from services.common.events import REPORT_UPDATED
+from services.common.events import DEADLINE_BREACHED, REPORT_UPDATED, now
 from services.common.field_errors import flatten_field_errors
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
-from services.routing import domain
+from services.routing import domain, triage
+from services.routing.dependencies import TriageEngine
 from services.routing.exceptions import IllegalTransition, NotFound, ValidationFailed
-from services.routing.schemas import DeclineSchema, DisposeSchema, RejectSchema, VerifySchema
+from services.routing.model import SKLEARN_VERSION, NotEnoughExamples
+from services.routing.schemas import AgencyContactsSchema, DeclineSchema, DisposeSchema, RejectSchema, VerifySchema
 from services.routing.storage import RoutingRepository
 
 log = logging.getLogger(__name__)
 
 AUTO_DISPOSE_NOTE = "Disposisi otomatis: instansi dipilih oleh pelapor."
+TRAINING_LEASE = "triage_training"
+TRAINING_LEASE_SECONDS = 600
+RETRAIN_INTERVAL_SECONDS = 3600  # hourly; a run with no new disposition since the last model does nothing
+# A missed deadline of these stages moves the report up the hierarchy; above the top is the national queue's.
+ESCALATED_STAGES = {"response": "tanggapan", "completion": "penyelesaian"}
+NATIONAL_QUEUE_AGENCY = "KEMENPANRB"
 
 
 def _load(schema, body):
@@ -42,12 +54,35 @@ class RoutingService(ObservedService):
 
     storage = MongoStore("lapor_routing", RoutingRepository)
     tracking = TimedRpc("tracking")
+    triage = TriageEngine()
+    config = Config()
 
     @event_handler("tracking", REPORT_UPDATED, requeue_on_error=True)
     @once_per_event(REPORT_UPDATED)
     def on_report_updated(self, event):
         if event["kind"] == "opened":
             self._triage(event)
+        else:
+            self.storage.record_status(event["tracking_id"], event["version"], event["status"])
+        self._record_queue_length()
+
+    @rpc
+    @unavailable_on_store_error
+    def retrain(self):
+        """Train the triage model now on the corpus and every disposition so far; returns what was trained."""
+        return self._train(only_if_due=False)
+
+    @timer(interval=RETRAIN_INTERVAL_SECONDS)
+    @unavailable_on_store_error
+    def retrain_on_schedule(self):
+        self._train(only_if_due=True)
+
+    @event_handler("sla", DEADLINE_BREACHED, requeue_on_error=True)
+    @once_per_event(DEADLINE_BREACHED)
+    def on_deadline_breached(self, event):
+        """A missed response or completion deadline: up to the parent agency, if the report is still there."""
+        if event["stage"] in ESCALATED_STAGES and event.get("agency_code"):
+            self._escalate(event)
 
     @rpc
     @unavailable_on_store_error
@@ -59,6 +94,21 @@ class RoutingService(ObservedService):
     @unavailable_on_store_error
     def agency(self, code):
         return self.storage.agency(code)
+
+    @rpc
+    @unavailable_on_store_error
+    def agency_contacts(self, code):
+        """{email, webhook_url, webhook_secret_ref} for notifications; {} when the agency has none (or is unknown)."""
+        return self.storage.agency_contacts(code) or {}
+
+    @rpc
+    @unavailable_on_store_error
+    def set_agency_contacts(self, code, contacts):
+        """Set where notifications reaches an agency (e-mail, webhook); a seeded agency has none."""
+        contacts = _load(AgencyContactsSchema(), contacts)
+        if not self.storage.set_agency_contacts(code, contacts):
+            raise NotFound("Instansi tidak ditemukan.")
+        return contacts
 
     @rpc
     @unavailable_on_store_error
@@ -95,9 +145,12 @@ class RoutingService(ObservedService):
     def dispose(self, tracking_id, actor, body):
         action = _load(DisposeSchema(), body)
         agency = self._disposable_agency(actor, action["agency_code"])
-        return self._transition(tracking_id, actor, action, kind="disposed", to_status="disposed",
+        view = self._transition(tracking_id, actor, action, kind="disposed", to_status="disposed",
                                 agency_code=agency["code"], agency_name=agency["name"],
                                 case_class=action["case_class"], note=action["note"])
+        if actor["role"] == "national_admin":
+            self._learn_from(tracking_id, agency)
+        return view
 
     @rpc
     @unavailable_on_store_error
@@ -126,6 +179,28 @@ class RoutingService(ObservedService):
             change["expected_agency_scope"] = actor["scope"]
         return self.tracking.transition(tracking_id, change)
 
+    def _escalate(self, event):
+        breached = self.storage.agency(event["agency_code"]) or {"code": event["agency_code"], "name": None}
+        target = self.storage.agency(breached.get("parent_code") or NATIONAL_QUEUE_AGENCY) or self.storage.agency(
+            NATIONAL_QUEUE_AGENCY)
+        if target is None or target["code"] == breached["code"]:
+            return  # nobody above it
+        note = (f"Eskalasi otomatis: tenggat {ESCALATED_STAGES[event['stage']]} terlewati oleh "
+                f"{breached['name'] or breached['code']}; diteruskan ke {target['name']}.")
+        try:
+            report = self.tracking.report(event["tracking_id"], viewer={"role": "system"})
+            # Only while the breached agency still holds it and nothing changed since we looked.
+            self.tracking.transition(event["tracking_id"], {
+                "kind": "escalated", "to_status": report["status"], "expected_status": report["status"],
+                "expected_version": report["version"], "expected_agency_scope": [breached["code"]],
+                "actor": {"role": "system"}, "automatic": True, "agency_code": target["code"],
+                "agency_name": target["name"], "note": note})
+        except (IllegalTransition, NotFound) as exc:
+            log.info("escalation of %s skipped: %s", event["tracking_id"], exc)
+            return
+        self.metrics.counter("lapor_escalations", "Reports escalated after a missed deadline", ("stage",)).labels(
+            event["stage"]).inc()
+
     def _known_agency(self, code):
         agency = self.storage.agency(code) if code else None
         if agency is None:
@@ -152,37 +227,160 @@ class RoutingService(ObservedService):
         return agency
 
     def _triage(self, event):
+        """Triage a newly opened report; auto-dispose it or link it as a duplicate when the record says so."""
         requested = self._requested_agency(event)
-        result = domain.triage(event, requested)
-        self.storage.save_triage(result)
-        if result["auto_dispose"]:
-            self._auto_dispose(event, requested)
+        settings = self._triage_settings()
+        at = now()
+        since = at - timedelta(days=settings.duplicate_window_days)
+        record = self.triage.engine.assess(
+            event, requested_agency=requested, model=self.triage.current_model(self.storage),
+            open_reports=lambda region_code: self.storage.open_reports(region_code, since),
+            settings=settings, now=at,
+        )
+        # A confidential report's words stay out of routing's index: it is never an original nor an example.
+        text = "" if event["confidential"] else record.pop("text")
+        record.pop("text", None)
+        record = self.storage.save_triage(record)  # a redelivered `opened` acts on the first triage, not a new one
+        self.storage.index_report(event["tracking_id"], record["region_code"], text, event["confidential"],
+                                  event["at"])
+        outcome, version = record["outcome"], event["version"]
+        if record["duplicate_of"]:
+            version = self._link_duplicate(event, record["duplicate_of"])
+        if record["auto_dispose"] and not self._auto_dispose(event, record, version):
+            outcome = "auto_dispose_refused"
+        self.metrics.counter("lapor_triage_outcomes", "Triage of new reports by outcome", ("outcome",)).labels(
+            outcome).inc()
+
+    def _triage_settings(self):
+        defaults = triage.TriageSettings()
+        return triage.TriageSettings(
+            threshold=float(self.config.get("AUTO_DISPOSE_THRESHOLD", defaults.threshold)),
+            duplicate_similarity=float(self.config.get("DUPLICATE_SIMILARITY", defaults.duplicate_similarity)),
+            duplicate_window_days=int(self.config.get("DUPLICATE_WINDOW_DAYS", defaults.duplicate_window_days)),
+        )
 
     def _requested_agency(self, event):
-        """The agency the reporter named, else the government of the region an SMS was addressed to."""
+        """The agency the reporter named, if it exists (an SMS prefix names a region for triage, not an agency)."""
         requested_code = (event.get("content") or {}).get("agency_code")
-        if requested_code:
-            return self.storage.agency(requested_code)
-        if event.get("region_hint"):
-            return self.storage.local_government(event["region_hint"])
-        return None
+        return self.storage.agency(requested_code) if requested_code else None
 
-    def _auto_dispose(self, event, agency):
+    def _auto_dispose(self, event, record, version):
+        """Dispose through tracking as the system (expecting `version`); False when the agency is unknown or
+        tracking refuses."""
+        agency = self.storage.agency(record["dispose_to"])
+        if agency is None:
+            log.warning("triage of %s named %s, not a known agency", event["tracking_id"], record["dispose_to"])
+            return False
         change = {
             "kind": "disposed",
             "to_status": "disposed",
             "expected_status": "received",
-            "expected_version": event["version"],
+            "expected_version": version,
             "actor": {"role": "system"},
             "automatic": True,
             "agency_code": agency["code"],
             "agency_name": agency["name"],
-            "note": AUTO_DISPOSE_NOTE,
+            "note": AUTO_DISPOSE_NOTE if record["requested_agency"] else _triage_note(record),
         }
         try:
             self.tracking.transition(event["tracking_id"], change)
         except IllegalTransition as exc:
             # The report moved on (a redelivered event, or an admin was faster): nothing to do.
             log.info("auto-disposition of %s skipped: %s", event["tracking_id"], exc)
-            return
+            return False
         self.metrics.counter("lapor_auto_dispositions", "Reports disposed without a verifier").inc()
+        return True
+
+    def _link_duplicate(self, event, original):
+        """Tell the newer reporter (a `duplicate_linked` entry) and count them once as the original's support.
+
+        Returns the report's version after the link (the event's own when the report had moved on already)."""
+        change = {
+            "kind": "duplicate_linked",
+            "to_status": event["status"],
+            "expected_status": event["status"],
+            "expected_version": event["version"],
+            "actor": {"role": "system"},
+            "automatic": True,
+            "note": (f"Laporan ini serupa dengan laporan {original} yang masih ditangani di wilayah yang sama. "
+                     "Keduanya ditautkan (tidak digabung) dan laporan ini dihitung sebagai dukungan."),
+        }
+        version = event["version"]
+        try:
+            version = self.tracking.transition(event["tracking_id"], change)["version"]
+        except IllegalTransition as exc:
+            log.info("duplicate link of %s skipped: %s", event["tracking_id"], exc)
+        try:
+            self.tracking.support(original, f"duplicate:{event['tracking_id']}")
+        except NotFound:
+            log.info("original %s of duplicate %s is not visible; no support counted", original, event["tracking_id"])
+        self.metrics.counter("lapor_duplicates_linked", "New reports linked to an open one as its duplicate").inc()
+        return version
+
+    def _record_queue_length(self):
+        self.metrics.gauge("lapor_verification_queue", "Triaged reports waiting for a national admin").set(
+            self.storage.count_queued())
+
+    def _learn_from(self, tracking_id, agency):
+        """A national admin's disposition becomes a training example (never a confidential report's text).
+
+        Best effort: the disposition is done by now, and a lost example must not turn it into an error."""
+        try:
+            indexed = self.storage.indexed_report(tracking_id)
+            if not indexed or not indexed.get("text") or indexed.get("confidential"):
+                return
+            target = triage.target_of_agency(agency, self._ancestors(agency))
+            if target is not None:
+                self.storage.save_training_example(tracking_id, indexed["text"], target, agency["code"])
+        except PyMongoError as exc:
+            log.warning("training example from %s not kept: %s", tracking_id, exc)
+
+    def _ancestors(self, agency, limit=5):
+        chain, parent_code = [], agency.get("parent_code")
+        while parent_code and len(chain) < limit:
+            parent = self.storage.agency(parent_code)
+            if parent is None:
+                break
+            chain.append(parent)
+            parent_code = parent.get("parent_code")
+        return chain
+
+    def _train(self, only_if_due):
+        """Train under a lease so one replica trains at a time; the work itself runs in a real thread."""
+        holder = self.triage.holder
+        if not self.storage.claim_lease(TRAINING_LEASE, holder, TRAINING_LEASE_SECONDS):
+            return {"trained": False, "reason": "another replica is training"}
+        try:
+            if only_if_due and not self._training_due():
+                return {"trained": False, "reason": "no new disposition since the last model"}
+            dispositions = self.storage.training_examples()
+            try:
+                fitted = self.triage.fit(dispositions)
+            except NotEnoughExamples as exc:
+                return {"trained": False, "reason": str(exc)}
+            version = self.storage.save_model(
+                fitted["blob"], classes=fitted["classes"], examples=fitted["examples"],
+                temperature=fitted["temperature"], seconds=fitted["seconds"], dispositions=len(dispositions),
+                sklearn_version=SKLEARN_VERSION,
+            )
+        finally:
+            self.storage.release_lease(TRAINING_LEASE, holder)
+        self.metrics.gauge("lapor_triage_model_version", "Version of the learned triage model in use").set(version)
+        log.info("triage model %s trained on %s examples (%s dispositions) in %ss", version, fitted["examples"],
+                 len(dispositions), fitted["seconds"])
+        return {"trained": True, "version": version, "examples": fitted["examples"],
+                "dispositions": len(dispositions), "classes": fitted["classes"], "seconds": fitted["seconds"]}
+
+    def _training_due(self):
+        stored = self.storage.model_version()
+        if stored is None or stored.get("sklearn_version") != SKLEARN_VERSION:
+            return True
+        latest = self.storage.latest_example_at()
+        return latest is not None and latest > stored["trained_at"]
+
+
+def _triage_note(record):
+    """The timeline's plain account of an automatic disposition by triage."""
+    where = f" di {record['region_name']}" if record.get("region_name") else ""
+    return (f"Disposisi otomatis oleh triase{where}: {record.get('category_label') or 'kategori tidak dikenali'}, "
+            f"keyakinan {record['confidence']:.0%}.")

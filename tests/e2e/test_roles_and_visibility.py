@@ -11,10 +11,10 @@ import requests
 from devstack import launcher
 from services.common.mongo import open_repository
 from services.common.tracking_ids import make_tracking_id
-from services.gateway.admin import create_account
+from services.gateway.admin import create_account, create_api_key
 from services.gateway.storage import GatewayRepository
 from services.routing.storage import RoutingRepository
-from tests.support.factories import make_report
+from tests.support.factories import UNROUTABLE, make_report
 from tests.support.waiting import wait_for
 
 PASSWORD = "kata-sandi-uji-123"
@@ -113,6 +113,8 @@ class Client:
 
     def report_in(self, status, holder=None, **overrides):
         """A new report brought to `status`, held by `holder` once disposed."""
+        if holder is None:
+            overrides = {**UNROUTABLE, **overrides}  # nothing triage could dispose on its own
         receipt = self.submit(agency_code=holder, **overrides)
         tracking_id = receipt["tracking_id"]
         wanted = "received" if status == "received" else "disposed"
@@ -138,9 +140,12 @@ def client(stack):
                                        ("api.client", "api_client", None)):
             create_account(gateway, {"username": username, "role": role, "agency_code": agency,
                                      "name": username, "password": PASSWORD}, routing.agency)
+        api_keys = {name: create_api_key(gateway, name) for name in ("sipp-metro", "other-system")}
     finally:
         mongo.close()
-    return Client(stack.url)
+    client = Client(stack.url)
+    client.api_keys = api_keys
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -323,3 +328,21 @@ def test_only_national_admins_read_the_notification_outbox_and_the_audit_log_is_
     audit = client.get("/api/v1/audit?username=demo.metro.admin&per_page=200", "demo.admin").json()
     assert {"followup", "complete"} <= {entry["action"] for entry in audit["items"]}
     assert client.get("/api/v1/audit", "demo.metro.admin").status_code == 403
+
+
+def test_a_government_system_reads_back_only_what_it_submitted(client):
+    key = {"X-API-Key": client.api_keys["sipp-metro"]}
+    body = make_report(reporter=REPORTER, confidential=True, title="Laporan dari sistem pemerintah")
+    response = requests.post(f"{client.url}/api/v1/reports", json=body, headers=key, timeout=30)
+    assert response.status_code == 201, response.text
+    tracking_id = response.json()["tracking_id"]
+    client.officer_view_when(tracking_id, lambda r: True)
+
+    own = requests.get(f"{client.url}/api/v1/reports/{tracking_id}", headers=key, timeout=30)
+    assert own.status_code == 200 and own.json()["channel"] == "api"
+    assert own.json()["reporter"]["name"] == "Siti Aminah"
+    other = {"X-API-Key": client.api_keys["other-system"]}
+    assert requests.get(f"{client.url}/api/v1/reports/{tracking_id}", headers=other, timeout=30).status_code == 404
+    assert client.get(f"/api/v1/reports/{tracking_id}").status_code == 404  # confidential to the public
+    bad = requests.post(f"{client.url}/api/v1/reports", json=body, headers={"X-API-Key": "lapor_wrong"}, timeout=30)
+    assert bad.status_code == 403

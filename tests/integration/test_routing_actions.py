@@ -10,7 +10,7 @@ from services.routing.service import RoutingService
 from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
-from tests.support.factories import make_submitted_event
+from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
 
 TRACKING_ID = "10000004"
@@ -45,8 +45,9 @@ def routing(start_service, service_config, routing_repo, tracking_repo):
 
 @pytest.fixture
 def received(service_config, tracking_repo, routing):
-    """A report waiting in the national queue (no agency requested)."""
-    event_dispatcher(service_config)("intake", "report_submitted", make_submitted_event(tracking_id=TRACKING_ID))
+    """A report waiting in the national queue (no agency requested, nothing triage could route on its own)."""
+    event_dispatcher(service_config)("intake", "report_submitted",
+                                     make_submitted_event(tracking_id=TRACKING_ID, **UNROUTABLE))
     wait_for(lambda: tracking_repo.get_report(TRACKING_ID), message="case opened")
     return TRACKING_ID
 

@@ -3,6 +3,11 @@ import uuid
 from datetime import datetime, timezone
 
 
+# A report routing's triage cannot route on its own (it names no matter): it waits for a national admin.
+# The defaults below are confident complaints about Kota Metro, which triage disposes to its government (issue 5).
+UNROUTABLE = {"title": "Mohon tindak lanjut", "body": "Mohon ditindaklanjuti, sudah lama menunggu kabar dari petugas."}
+
+
 def make_report(**overrides):
     """A valid POST /api/v1/reports body."""
     body = {

