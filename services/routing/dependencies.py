@@ -6,7 +6,7 @@ from eventlet import tpool
 from nameko.extensions import DependencyProvider
 
 from services.routing import model as learned
-from services.routing.triage import default_engine
+from services.routing.triage import default_engine, overrides_of
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ class TriageEngine(DependencyProvider):
         self.engine = None
         self.model = None
         self.corpus = None
+        self.rules = (0, {})  # (version, overrides) of the routing rules last read: version 0 is the taxonomy's
         # Who holds the training lease when this container trains: unique per container.
         self.holder = f"routing-{uuid.uuid4().hex[:12]}"
 
@@ -62,6 +63,14 @@ class TriageApi:
             return None
         self._provider.model = loaded
         return loaded
+
+    def current_overrides(self, storage):
+        """The current routing rules as triage overrides, read again only when a newer version is saved."""
+        version = storage.routing_rules_version()
+        if version != self._provider.rules[0]:
+            stored = storage.routing_rules() if version else None
+            self._provider.rules = (stored["version"] if stored else 0, overrides_of(stored["rules"] if stored else {}))
+        return self._provider.rules[1]
 
     def fit(self, dispositions):
         """Train on the bundled corpus and the dispositions, in a real thread: returns fit_and_serialise's dict."""

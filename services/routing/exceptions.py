@@ -1,2 +1,2 @@
 """Routing's errors are the shared ones; this module names the ones routing raises."""
-from services.common.errors import IllegalTransition, NotFound, ValidationFailed  # noqa: F401
+from services.common.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed  # noqa: F401

@@ -1,5 +1,7 @@
 """Routing: agencies and regions, triage of each new report, and disposition through tracking."""
 import logging
+import re
+import unicodedata
 from datetime import timedelta
 
 from marshmallow import ValidationError
@@ -17,9 +19,10 @@ from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.routing import domain, triage
 from services.routing.dependencies import TriageEngine
-from services.routing.exceptions import IllegalTransition, NotFound, ValidationFailed
+from services.routing.exceptions import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from services.routing.model import SKLEARN_VERSION, NotEnoughExamples
-from services.routing.schemas import AgencyContactsSchema, DeclineSchema, DisposeSchema, RejectSchema, VerifySchema
+from services.routing.schemas import (AgencyContactsSchema, DeclineSchema, DisposeSchema, RejectSchema,
+                                      RoutingRulesSchema, UnitSchema, VerifySchema)
 from services.routing.storage import RoutingRepository
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ RETRAIN_INTERVAL_SECONDS = 3600  # hourly; a run with no new disposition since t
 # A missed deadline of these stages moves the report up the hierarchy; above the top is the national queue's.
 ESCALATED_STAGES = {"response": "tanggapan", "completion": "penyelesaian"}
 NATIONAL_QUEUE_AGENCY = "KEMENPANRB"
+UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9.-]{1,63}$")
+SLUG_MAX = 40
 
 
 def _load(schema, body):
@@ -42,6 +47,15 @@ def _load(schema, body):
 
 def _field_error(field, indonesian, english):
     return ValidationFailed("Isian tindakan tidak valid.", fields={field: [{"id": indonesian, "en": english}]})
+
+
+def _slug(name):
+    """An uppercase ASCII slug of a name ("Dinas Pendidikan" -> "DINAS-PENDIDIKAN"), cut at a word."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Z0-9]+", "-", ascii_name.upper()).strip("-")
+    if len(slug) > SLUG_MAX:
+        slug = slug[:SLUG_MAX].rsplit("-", 1)[0]
+    return slug or "UNIT"
 
 
 def _entry_actor(actor):
@@ -109,6 +123,52 @@ class RoutingService(ObservedService):
         if not self.storage.set_agency_contacts(code, contacts):
             raise NotFound("Instansi tidak ditemukan.")
         return contacts
+
+    @rpc
+    @unavailable_on_store_error
+    def add_unit(self, parent_code, unit, actor):
+        """A unit (dinas, kantor) under an agency, by a national admin or an admin of that agency's scope."""
+        parent = self._known_agency(parent_code)
+        if not (actor.get("role") == "national_admin" or (
+                actor.get("role") == "agency_admin" and parent_code in (actor.get("scope") or []))):
+            raise Forbidden("Anda hanya dapat menambah unit di bawah instansi Anda sendiri.")
+        unit = _load(UnitSchema(), unit)
+        self._check_categories("categories", unit["categories"])
+        if unit["code"] is not None and not UNIT_CODE.match(unit["code"]):
+            raise _field_error("code", "Gunakan 2-64 huruf kapital, angka, '.' atau '-'.",
+                               "Use 2-64 uppercase letters, digits, '.' or '-'.")
+        code = unit["code"] or self._free_code(f"{parent_code}-{_slug(unit['name'])}")
+        record = {"code": code, "name": unit["name"].strip(), "kind": "unit", "parent_code": parent_code,
+                  "region_code": parent.get("region_code"), "categories": unit["categories"]}
+        contacts = {"email": unit["email"], "webhook_url": None, "webhook_secret_ref": None}
+        if not self.storage.insert_agency(record, contacts):
+            raise _field_error("code", "Kode instansi sudah dipakai.", "This agency code is already taken.")
+        return self.storage.agency(code)
+
+    @rpc
+    @unavailable_on_store_error
+    def routing_rules(self):
+        """The current routing rules {version, rules: [{category, target}], saved_by, saved_at, defaults}."""
+        return self._rules_view(self.storage.routing_rules())
+
+    @rpc
+    @unavailable_on_store_error
+    def routing_rules_history(self):
+        """Every saved version, newest first, down to version 0 (the taxonomy's own targets)."""
+        return [self._rules_view(stored, defaults=False) for stored in self.storage.routing_rules_history()] + [
+            self._rules_view(None, defaults=False)]
+
+    @rpc
+    @unavailable_on_store_error
+    def save_routing_rules(self, rules, actor):
+        """A national admin's new version of the rules (the whole set); triage follows it from its next report."""
+        if actor.get("role") != "national_admin":
+            raise Forbidden("Hanya admin nasional yang dapat mengubah aturan disposisi.")
+        rules = self._checked_rules(_load(RoutingRulesSchema(), rules)["rules"])
+        saved = self.storage.save_routing_rules(rules, _entry_actor(actor))
+        if saved is None:
+            raise IllegalTransition("Aturan disposisi baru saja diubah orang lain; muat ulang lalu simpan lagi.")
+        return self._rules_view(saved)
 
     @rpc
     @unavailable_on_store_error
@@ -201,6 +261,53 @@ class RoutingService(ObservedService):
         self.metrics.counter("lapor_escalations", "Reports escalated after a missed deadline", ("stage",)).labels(
             event["stage"]).inc()
 
+    def _free_code(self, code):
+        """`code`, or `code-2`, `code-3`... : the first no agency has yet."""
+        candidates = [code] + [f"{code}-{n}" for n in range(2, 21)]
+        taken = self.storage.existing_agency_codes(candidates)
+        return next((candidate for candidate in candidates if candidate not in taken), candidates[-1])
+
+    def _check_categories(self, field, categories):
+        known = self.triage.engine.taxonomy.by_name
+        unknown = sorted(set(categories) - set(known))
+        if unknown:
+            raise _field_error(field, f"Kategori tidak dikenal: {', '.join(unknown)}.",
+                               f"Unknown categories: {', '.join(unknown)}.")
+
+    def _checked_rules(self, rules):
+        """{category: target} of valid rules, with a bilingual error for each bad one."""
+        known, problems = self.triage.engine.taxonomy.by_name, {}
+        codes = {rule["target"] for rule in rules if rule["target"] not in triage.RULE_TARGETS}
+        agencies = self.storage.existing_agency_codes(codes) if codes else set()
+        seen = set()
+        for index, rule in enumerate(rules):
+            if rule["category"] not in known:
+                problems[f"rules.{index}.category"] = [{"id": "Kategori tidak dikenal.", "en": "Unknown category."}]
+            elif rule["category"] in seen:
+                problems[f"rules.{index}.category"] = [{"id": "Kategori ini sudah punya aturan.",
+                                                        "en": "This category already has a rule."}]
+            seen.add(rule["category"])
+            if rule["target"] not in triage.RULE_TARGETS and rule["target"] not in agencies:
+                problems[f"rules.{index}.target"] = [{
+                    "id": "Harus local_regency, local_province, atau kode instansi yang dikenal.",
+                    "en": "Must be local_regency, local_province or a known agency code."}]
+        if problems:
+            raise ValidationFailed("Aturan disposisi tidak valid.", fields=problems)
+        return {rule["category"]: rule["target"] for rule in rules}
+
+    def _rules_view(self, stored, defaults=True):
+        """A version as callers see it; `defaults`: the taxonomy's own target of each category, for reference."""
+        stored = stored or {"version": 0, "rules": {}, "saved_by": None, "saved_at": None}
+        saved_at = stored["saved_at"].isoformat() if stored["saved_at"] else None
+        view = {"version": stored["version"], "saved_by": stored["saved_by"], "saved_at": saved_at,
+                "rules": [{"category": category, "target": target}
+                          for category, target in sorted(stored["rules"].items())]}
+        if defaults:
+            view["defaults"] = [{"category": category.name, "label": category.label,
+                                 "target": triage.rule_target(category.target)}
+                                for category in self.triage.engine.taxonomy.categories]
+        return view
+
     def _known_agency(self, code):
         agency = self.storage.agency(code) if code else None
         if agency is None:
@@ -235,7 +342,7 @@ class RoutingService(ObservedService):
         record = self.triage.engine.assess(
             event, requested_agency=requested, model=self.triage.current_model(self.storage),
             open_reports=lambda region_code: self.storage.open_reports(region_code, since),
-            settings=settings, now=at,
+            settings=settings, now=at, overrides=self.triage.current_overrides(self.storage),
         )
         # A confidential report's words stay out of routing's index: it is never an original nor an example.
         text = "" if event["confidential"] else record.pop("text")

@@ -58,6 +58,18 @@ class RoutingRepository(Repository):
         """Replace an agency's contacts (seeding and re-seeding leave them alone); False if unknown."""
         return self.db.agencies.update_one({"_id": code}, {"$set": {"contacts": contacts}}).matched_count == 1
 
+    def insert_agency(self, agency, contacts=None):
+        """Add a new agency (a unit); False when its code is taken. Seeding's upserts never replace it."""
+        try:
+            self.db.agencies.insert_one(dict(agency, _id=agency["code"], contacts=contacts or {}, updated_at=now()))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def existing_agency_codes(self, codes):
+        """Those of `codes` that name a known agency."""
+        return {found["_id"] for found in self.db.agencies.find({"_id": {"$in": list(codes)}}, {"_id": 1})}
+
     def find_agencies(self, q=None, parent_code=None):
         query = {}
         if q:
@@ -173,6 +185,30 @@ class RoutingRepository(Repository):
 
     def model(self):
         return self.db.models.find_one({"_id": MODEL_ID})
+
+    # --- routing rules: category -> target, one document per saved version, never changed afterwards ---
+
+    def routing_rules(self):
+        """The current (highest) saved version {version, rules: {category: target}, saved_by, saved_at}; None
+        before the first save (the taxonomy's own targets then apply)."""
+        return self.db.routing_rules.find_one({}, {"_id": 0}, sort=[("version", DESCENDING)])
+
+    def routing_rules_version(self):
+        current = self.db.routing_rules.find_one({}, {"version": 1}, sort=[("version", DESCENDING)])
+        return current["version"] if current else 0
+
+    def save_routing_rules(self, rules, saved_by):
+        """Insert the next version; None when another save took that version first (nothing is written)."""
+        version = self.routing_rules_version() + 1
+        document = {"version": version, "rules": rules, "saved_by": saved_by, "saved_at": now()}
+        try:
+            self.db.routing_rules.insert_one(dict(document, _id=version))
+        except DuplicateKeyError:
+            return None
+        return document
+
+    def routing_rules_history(self):
+        return list(self.db.routing_rules.find({}, {"_id": 0}).sort("version", DESCENDING))
 
     def claim_lease(self, name, holder, seconds):
         """True when `holder` now holds the lease `name` for `seconds` (no one else held an unexpired one)."""

@@ -443,6 +443,20 @@ def agency_for(target, region):
     return target
 
 
+# The routing rules' words for the taxonomy's level targets; any other rule target is an agency's code.
+RULE_TARGETS = {"local_regency": LOCAL, "local_province": PROVINCE}
+
+
+def overrides_of(rules):
+    """The routing rules {category: rule target} as triage's overrides {category: LOCAL, PROVINCE or a code}."""
+    return {category: RULE_TARGETS.get(target, target) for category, target in (rules or {}).items()}
+
+
+def rule_target(target):
+    """A taxonomy target in the routing rules' words (the reverse of `overrides_of`)."""
+    return {engine: rule for rule, engine in RULE_TARGETS.items()}.get(target, target)
+
+
 def target_of_agency(agency, ancestors=()):
     """The learnable target of a disposition: 'local', 'province', or the national agency (or unit) itself.
 
@@ -529,11 +543,13 @@ class TriageEngine:
         requested_region = (requested_agency or {}).get("region_code")
         return self.finder.find(content, event.get("region_hint"), report_text(content), requested_region)
 
-    def suggest(self, document, region, model=None, intake_category=None):
+    def suggest(self, document, region, model=None, intake_category=None, overrides=None):
+        """`overrides`: {category name: target} of the national admins' routing rules, before the taxonomy's."""
         scores = self.taxonomy.category_scores(document, intake_category)
         targets = defaultdict(float)
+        overrides = overrides or {}
         for name, (score, _) in scores.items():
-            targets[self.taxonomy.target_of(name, document)] += score
+            targets[overrides.get(name) or self.taxonomy.target_of(name, document)] += score
         total = sum(targets.values())
         probabilities = {target: score / (total + KEYWORD_PRIOR) for target, score in targets.items()}
         if model is not None:
@@ -554,17 +570,18 @@ class TriageEngine:
                           round(confidence, 3), scores[best_category][0] if best_category else 0.0)
 
     def assess(self, event, requested_agency=None, model=None, open_reports=lambda region_code: (),
-               settings=TriageSettings(), now=None):
+               settings=TriageSettings(), now=None, overrides=None):
         """The triage record of a report opened by tracking (`report_updated`, kind `opened`).
 
         `requested_agency`: the agency the reporter chose, when it exists. `open_reports(region_code)`: the open
-        reports of that region [{tracking_id, text, at}] to look for a duplicate among. The record says whether
+        reports of that region [{tracking_id, text, at}] to look for a duplicate among. `overrides`: the routing
+        rules' {category name: target} (LOCAL, PROVINCE or an agency code). The record says whether
         to auto-dispose, and to which agency (`dispose_to`).
         """
         content = event.get("content") or {}
         document = self.document(content)
         region = self.region_of(event, requested_agency)
-        suggestion = self.suggest(document, region, model, content.get("category"))
+        suggestion = self.suggest(document, region, model, content.get("category"), overrides)
         hints = self.taxonomy.out_of_scope(document, suggestion.best_category_score)
         duplicate_of, duplicate_score = (None, 0.0)
         if region is not None and now is not None:
