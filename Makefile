@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a part of them.
-.PHONY: run test deps test-env test-unit test-integration test-e2e bench clean admin
+.PHONY: run test deps test-env test-unit test-integration test-e2e bench clean admin evaluate
 
 PYTEST := .venv/bin/python -m pytest
 
@@ -31,6 +31,11 @@ admin: deps
 	LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
 	  .venv/bin/python -m services.gateway.admin $(or $(ADMIN_ARGS),create --username "$(USERNAME)" --role "$(ROLE)" \
 	  $(if $(AGENCY),--agency "$(AGENCY)") $(if $(NAME),--name "$(NAME)"))
+
+# Triage on the labelled reports (services/routing/data/evaluation.jsonl): accuracy, out-of-scope hints and
+# auto-disposition precision/coverage by threshold. No bus or store needed.  EVALUATE_ARGS="--show-errors"
+evaluate: deps
+	.venv/bin/python -m services.routing.evaluate $(EVALUATE_ARGS)
 
 bench: deps
 	.venv/bin/python -m bench.e2e $(BENCH_ARGS)

@@ -52,6 +52,20 @@ class Unavailable(LaporError):
 
 
 @deserialize_to_instance
+class TooLarge(LaporError):
+    """Over a size or count limit (413); intake's attachment checks raise it too, so it crosses RPC."""
+
+    code = "too_large"
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(LaporError):
+    """A body or file of a type not accepted (415)."""
+
+    code = "unsupported_media_type"
+
+
+@deserialize_to_instance
 class RateLimited(LaporError):
     """`fields` carries {"retry_after": seconds} for the Retry-After header."""
 

@@ -75,6 +75,7 @@ class ReportSubmittedSchema(EventSchema, ContentSchema):
     reporter_ref = fields.String(allow_none=True)
     access_code_hash = fields.String(required=True)
     submitted_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    submitted_by = fields.String(allow_none=True)  # the API client that submitted it; None for the public
 
 
 class ActorSchema(Schema):
@@ -115,6 +116,11 @@ class DeadlineSchema(EventSchema):
     version = fields.Integer(allow_none=True)
 
 
+class DeadlineSetSchema(DeadlineSchema):
+    # null: no deadline runs for the report any more (its clock is paused or answered); views show none.
+    due_at = fields.AwareDateTime(required=True, allow_none=True, default_timezone=timezone.utc)
+
+
 class NotificationFailedSchema(EventSchema):
     outbox_id = fields.String(required=True)
     channel = fields.String(required=True)
@@ -124,7 +130,7 @@ class NotificationFailedSchema(EventSchema):
 SCHEMAS = {
     REPORT_SUBMITTED: ReportSubmittedSchema,
     REPORT_UPDATED: ReportUpdatedSchema,
-    DEADLINE_SET: DeadlineSchema,
+    DEADLINE_SET: DeadlineSetSchema,
     DEADLINE_APPROACHING: DeadlineSchema,
     DEADLINE_BREACHED: DeadlineSchema,
     NOTIFICATION_FAILED: NotificationFailedSchema,

@@ -24,6 +24,7 @@ _MESSAGE_TRANSLATIONS = (
     (r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$", r"Harus antara \1 dan \2."),
     (r"^Not a valid Indonesian phone number\.$", "Nomor telepon Indonesia tidak valid (mis. 081234567890)."),
     (r"^Unknown region code\.$", "Kode wilayah tidak dikenal (gunakan kode Kemendagri, mis. 18.72)."),
+    (r"^Unknown category\.$", "Kategori tidak dikenal (lihat daftar kategori LAPOR, mis. jalan-rusak)."),
     (r"^May not be in the future\.$", "Tidak boleh di masa depan."),
     (r"^May not be blank\.$", "Tidak boleh kosong."),
     (r"^Request body must be a JSON object\.$", "Isi permintaan harus berupa objek JSON."),

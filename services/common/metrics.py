@@ -3,6 +3,7 @@
 Each container gets its own CollectorRegistry, so several containers in one test process never
 collide on metric names (the global-registry pitfall of DESIGN §7).
 """
+import functools
 import time
 import weakref
 
@@ -36,6 +37,9 @@ class MetricsApi:
 
     def gauge(self, name, documentation, labelnames=()):
         return self._provider.metric(Gauge, name, documentation, labelnames)
+
+    def histogram(self, name, documentation, labelnames=(), buckets=LATENCY_BUCKETS):
+        return self._provider.metric(functools.partial(Histogram, buckets=buckets), name, documentation, labelnames)
 
     def exposition(self):
         return generate_latest(self._provider.registry)

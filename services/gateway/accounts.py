@@ -1,7 +1,8 @@
-"""Officer accounts in plain Python: roles, the account and login schemas, passwords, tokens, login limits."""
+"""Officer accounts and API clients in plain Python: roles, schemas, passwords, tokens, API keys, login limits."""
 import hashlib
 import hmac
 import math
+import secrets
 from datetime import timedelta
 
 import jwt
@@ -191,3 +192,41 @@ def over_limit(attempts, limit):
 def retry_after_seconds(window_started_at, at, window=FAILURE_WINDOW):
     """Whole seconds until the failure window ends (at least 1), for the Retry-After header."""
     return max(1, math.ceil((window_started_at + window - at).total_seconds()))
+
+
+# API keys of other government systems (DESIGN §4, X-API-Key and Open311's api_key): random, shown once,
+# kept only as a SHA-256 digest. 256 random bits need no slow or keyed hash: nothing can be guessed from it.
+API_KEY_PREFIX = "lapor_"
+MAX_API_KEY_LENGTH = 128
+
+
+class ApiClientSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(
+        USERNAME_PATTERN, error="Use 3 to 64 characters: lowercase letters, digits, dot, underscore or hyphen."))
+
+
+def new_api_key():
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_key_digest(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_client(name, key, created_at):
+    """The stored record of one key: `_id` is its digest; the key itself is never stored."""
+    return {"_id": api_key_digest(key), "name": name, "active": True, "created_at": created_at, "revoked_at": None}
+
+
+def plausible_api_key(key):
+    """Worth a lookup: a string of sane length (anything else is refused without touching the store)."""
+    return isinstance(key, str) and 0 < len(key) <= MAX_API_KEY_LENGTH
+
+
+def api_client_actor(api_client):
+    """The actor of the interface contract for a request made with the client's key."""
+    return {"role": "api_client", "username": api_client["name"], "name": api_client["name"],
+            "agency_code": None, "agency_name": None, "scope": None}

@@ -1,11 +1,16 @@
-"""Officer accounts from the command line: the first national admin, and every account after it.
+"""Officer accounts and API keys from the command line: the first national admin, and everyone after it.
 
     python -m services.gateway.admin create --username budi.s --role national_admin [--name "Budi S"]
     python -m services.gateway.admin create --username metro.admin --role agency_admin --agency KOTA-18.72
     python -m services.gateway.admin disable --username metro.admin
     python -m services.gateway.admin enable --username metro.admin
     python -m services.gateway.admin list
+    python -m services.gateway.admin create-api-key --name pemkot-metro-sim
+    python -m services.gateway.admin revoke-api-key --name pemkot-metro-sim
+    python -m services.gateway.admin list-api-keys
 
+An API key (for another government system: `api_key` on Open311, `X-API-Key`) is printed once, when it is
+created; only its digest is stored, so a lost key is revoked and a new one created.
 The password is asked twice (or read from the first line of stdin with --password-stdin). Uses the
 services' own store settings: LAPOR_MONGO_URI and LAPOR_DB_PREFIX.
 """
@@ -75,6 +80,27 @@ def set_disabled(repository, username, disabled):
     _audit(repository, "account_disabled" if disabled else "account_enabled", username, None)
 
 
+def create_api_key(repository, name):
+    """A new key for the API client `name`, returned once (only its digest is stored); one active key per name."""
+    try:
+        name = accounts.ApiClientSchema().load({"name": name})["name"]
+    except ValidationError as exc:
+        raise AccountError(f"name: {' '.join(exc.messages['name'])}")
+    if repository.active_api_keys(name):
+        raise AccountError(f"name: {name} already has an active key; revoke it first.")
+    key = accounts.new_api_key()
+    repository.insert_api_key(accounts.new_api_client(name, key, now()))
+    _audit(repository, "api_key_created", None, {"api_client": name})
+    return key
+
+
+def revoke_api_key(repository, name):
+    """Every active key of `name` stops working at once."""
+    if not repository.revoke_api_keys(name, now()):
+        raise AccountError(f"name: no active API key for {name}.")
+    _audit(repository, "api_key_revoked", None, {"api_client": name})
+
+
 def ensure_demo_accounts(repository, password):
     """Create the demo accounts that are missing; existing ones (and their passwords) are left as they are.
 
@@ -115,6 +141,11 @@ def parser():
         command = commands.add_parser(name, help=text)
         command.add_argument("--username", required=True)
     commands.add_parser("list", help="list the accounts")
+    for name, text in (("create-api-key", "create an API key for another government system (printed once)"),
+                       ("revoke-api-key", "revoke every active API key of a client")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--name", required=True, help="the client's name, e.g. pemkot-metro-sim")
+    commands.add_parser("list-api-keys", help="list the API clients and whether their keys are active")
     return root
 
 
@@ -130,11 +161,30 @@ def run(args, repository, agency_lookup, stdin, out):
     elif args.command in ("disable", "enable"):
         set_disabled(repository, args.username, args.command == "disable")
         print(f"{args.command}d {args.username}", file=out)
+    elif args.command in API_KEY_COMMANDS:
+        run_api_key_command(args, repository, out)
     else:
         for account in repository.accounts():
             state = "active" if accounts.is_active(account) else f"disabled {account['disabled_at']:%Y-%m-%d}"
             print(f"{account['_id']:<32} {account['role']:<15} {account.get('agency_code') or '-':<20} "
                   f"{state:<20} {account.get('name') or ''}", file=out)
+
+
+API_KEY_COMMANDS = ("create-api-key", "revoke-api-key", "list-api-keys")
+
+
+def run_api_key_command(args, repository, out):
+    if args.command == "create-api-key":
+        key = create_api_key(repository, args.name)
+        print(f"created an API key for {args.name}; store it now, it is not shown again:", file=out)
+        print(key, file=out)
+    elif args.command == "revoke-api-key":
+        revoke_api_key(repository, args.name)
+        print(f"revoked the API key of {args.name}", file=out)
+    else:
+        for record in repository.api_keys():
+            state = "active" if record.get("active") else f"revoked {record['revoked_at']:%Y-%m-%d}"
+            print(f"{record['name']:<32} {state:<20} created {record['created_at']:%Y-%m-%d}", file=out)
 
 
 def main(argv=None, environ=None, stdin=None, out=None):

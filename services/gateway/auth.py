@@ -5,11 +5,12 @@ from eventlet import tpool
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 
-from services.common.errors import NotFound, RateLimited, ValidationFailed
+from services.common.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from services.common.events import now
 from services.common.field_errors import flatten_field_errors
-from services.common.mongo import MongoStore, unavailable_on_store_error
+from services.common.mongo import unavailable_on_store_error
 from services.gateway import accounts
+from services.gateway.dependencies import secret_key, service_store
 from services.gateway.exceptions import Unauthorized
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ BAD_CREDENTIALS = "Nama pengguna atau kata sandi salah."
 BAD_TOKEN = "Sesi tidak valid atau sudah berakhir; silakan masuk lagi."
 NO_AGENCY = "Akun ini tidak terhubung ke instansi yang dikenal; hubungi admin."
 LOCKED = "Terlalu banyak percobaan masuk yang gagal; coba lagi nanti."
+BAD_API_KEY = "Kunci API tidak valid atau sudah dicabut."
 AUDIT_MAX_PER_PAGE = 200
 LOGIN = "login"
 
@@ -28,18 +30,9 @@ class Auth(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.secret_key = config.get("SECRET_KEY") or ""
-        if not self.secret_key:
-            raise RuntimeError("LAPOR_SECRET_KEY must be set (make run generates one under var/)")
+        self.secret_key = secret_key(config)
         self.ttl_seconds = int(config.get("TOKEN_TTL_SECONDS") or accounts.DEFAULT_TOKEN_TTL_SECONDS)
-        self.store = self._service_store()
-
-    def _service_store(self):
-        """The gateway's MongoStore, so accounts and audit share its one client rather than opening another."""
-        stores = [dependency for dependency in self.container.dependencies if isinstance(dependency, MongoStore)]
-        if len(stores) != 1:
-            raise RuntimeError("Auth needs the service to have exactly one MongoStore")
-        return stores[0]
+        self.store = service_store(self.container, "Auth")
 
     def get_dependency(self, worker_ctx):
         return Authenticator(self.store.repository, self.secret_key, self.ttl_seconds)
@@ -120,8 +113,13 @@ class Authenticator:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized(BAD_TOKEN)
+        return self.token_principal(token.strip())
+
+    @unavailable_on_store_error
+    def token_principal(self, token):
+        """The actor behind a bearer token however it came (the header, or the web pages' session cookie)."""
         try:
-            claims = accounts.verify_token(token.strip(), self.secret_key)
+            claims = accounts.verify_token(token, self.secret_key)
         except accounts.InvalidToken:
             raise Unauthorized(BAD_TOKEN)
         account = self.repository.account(claims["sub"])
@@ -130,6 +128,14 @@ class Authenticator:
                 or account.get("agency_code") != claims.get("agency_code")):
             raise Unauthorized(BAD_TOKEN)
         return accounts.actor_from_claims(claims)
+
+    @unavailable_on_store_error
+    def api_client(self, key):
+        """The actor of another government system's API key; Forbidden for a missing, unknown or revoked one."""
+        record = self.repository.api_key(accounts.api_key_digest(key)) if accounts.plausible_api_key(key) else None
+        if record is None or not record.get("active"):
+            raise Forbidden(BAD_API_KEY)
+        return accounts.api_client_actor(record)
 
     @unavailable_on_store_error
     def record(self, actor, action, tracking_id, outcome, client_address, details=None):

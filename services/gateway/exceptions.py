@@ -1,16 +1,8 @@
 """The gateway's own errors, and the one table that turns any error into an HTTP answer (DESIGN §4)."""
 from services.common.errors import (
     Forbidden, IdempotencyConflict, IllegalTransition, InvalidTrackingId, LaporError, NotFound, RateLimited,
-    Unavailable, ValidationFailed,
+    TooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
 )
-
-
-class TooLarge(LaporError):
-    code = "too_large"
-
-
-class UnsupportedMediaType(LaporError):
-    code = "unsupported_media_type"
 
 
 class Unauthorized(LaporError):
@@ -45,4 +37,10 @@ MESSAGES = {
     "rate_limited": {"id": "Terlalu banyak permintaan; coba lagi nanti.", "en": "Too many requests; try again later."},
     "unavailable": {"id": "Layanan sedang tidak tersedia; tidak ada yang tersimpan. Coba lagi sebentar lagi.", "en": "The service is unavailable; nothing was saved. Please try again shortly."},
     "internal_error": {"id": "Terjadi kesalahan pada server.", "en": "Something went wrong on the server."},
+}
+
+# The headline when a 413 / 415 names the files it refuses (attachments) instead of the JSON body.
+FILE_HEADLINES = {
+    "too_large": {"id": "Lampiran melebihi batas; lihat rincian per berkas.", "en": "Over an attachment limit; see the details per file."},
+    "unsupported_media_type": {"id": "Jenis berkas lampiran tidak diizinkan; lihat rincian per berkas.", "en": "An attachment's file type is not allowed; see the details per file."},
 }

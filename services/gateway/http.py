@@ -6,11 +6,12 @@ import logging
 from werkzeug.wrappers import Response
 
 from services.common.errors import LaporError, ValidationFailed
-from services.gateway.exceptions import HTTP_STATUS, MESSAGES, TooLarge, UnsupportedMediaType
+from services.gateway.exceptions import FILE_HEADLINES, HTTP_STATUS, MESSAGES, TooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_PAGE = 1_000_000
 
 
 def language(request):
@@ -28,6 +29,14 @@ def read_json(request, empty_is_object=False):
     """The request's JSON body; 413 over 1 MiB, 415 for another media type, 400 for broken JSON.
 
     `empty_is_object`: an action whose every field is optional may be sent with no body at all."""
+    raw = read_body(request)
+    if empty_is_object and not raw.strip():
+        return {}
+    return parse_json(raw)
+
+
+def read_body(request):
+    """The raw bytes of a JSON request, for a webhook whose signature is over them; 413 and 415 as read_json."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise TooLarge()
     if request.mimetype not in ("application/json", ""):
@@ -35,8 +44,11 @@ def read_json(request, empty_is_object=False):
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise TooLarge()
-    if empty_is_object and not raw.strip():
-        return {}
+    return raw
+
+
+def parse_json(raw):
+    """Bytes read by read_body as JSON; 400 when they are not."""
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -52,10 +64,11 @@ def _refuse_constant(name):
 
 def error_response(exc, lang):
     status = HTTP_STATUS.get(type(exc), 500)
-    headline = MESSAGES.get(exc.code, MESSAGES["internal_error"])
+    per_file = exc.code in FILE_HEADLINES and bool(exc.fields)  # an attachment refused: say which file
+    headline = FILE_HEADLINES[exc.code] if per_file else MESSAGES.get(exc.code, MESSAGES["internal_error"])
     message = exc.message if (lang == "id" and exc.message and exc.code != "validation_error") else headline[lang]
     error = {"code": exc.code, "message": message}
-    if exc.code == "validation_error":
+    if exc.code == "validation_error" or per_file:
         error["fields"] = {
             field: [m[lang] if isinstance(m, dict) else str(m) for m in messages]
             for field, messages in exc.fields.items()
@@ -91,9 +104,11 @@ def list_envelope(items, request, default_per_page=50, max_per_page=200):
 def _positive_int(text, default, field):
     if text in (None, ""):
         return default
-    if not text.isdigit() or int(text) < 1:
+    # Bounded, so a page's offset stays within what the store's skip takes (a signed 64-bit integer).
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
         raise ValidationFailed(
             "Parameter tidak valid.",
-            fields={field: [{"id": "Harus bilangan bulat positif.", "en": "Must be a positive whole number."}]},
+            fields={field: [{"id": f"Harus bilangan bulat 1 sampai {MAX_PAGE}.",
+                             "en": f"Must be a whole number from 1 to {MAX_PAGE}."}]},
         )
     return int(text)

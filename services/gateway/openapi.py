@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 from services.gateway import policy, schemas
 from services.gateway.accounts import LoginSchema
 from services.intake.schemas import SmsMessageSchema, SubmissionSchema
-from services.routing.schemas import DeclineSchema, DisposeSchema, RejectSchema, VerifySchema
+from services.routing.schemas import (DeclineSchema, DisposeSchema, RejectSchema, RoutingRulesSchema, UnitSchema,
+                                      VerifySchema)
 from services.sla.schemas import FIRST_YEAR, LAST_YEAR, FiguresQuerySchema
 from services.tracking.schemas import ACTION_SCHEMAS, FeedQuerySchema, InboxQuerySchema
 
@@ -367,6 +368,40 @@ def _officer_paths():
     }
 
 
+RULE = {"type": "object", "properties": {"category": {"type": "string"}, "target": {"type": "string"}}}
+ROUTING_RULES = {"type": "object", "properties": {
+    "version": {"type": "integer", "description": "0: the taxonomy's own targets, before any save."},
+    "rules": {"type": "array", "items": RULE},
+    "saved_by": {"type": ["object", "null"]}, "saved_at": {"type": ["string", "null"], "format": "date-time"},
+    "defaults": {"type": "array", "items": RULE, "description": "The taxonomy's target of every category."}}}
+
+
+def _routing_admin_paths():
+    return {
+        "/api/v1/agencies/{code}/units": {"post": _operation(
+            "add_unit", "administration", "Add a unit (dinas, kantor) under an agency",
+            {201: _answer(schemas.AgencySchema, "The new unit")}, (400, 401, 403, 404, 413, 415, 503),
+            security=OFFICER, parameters=[_path("code", "The parent agency's code.")],
+            body=_json_body(UnitSchema, example={"name": "Dinas Pendidikan Kota Metro", "categories": ["education"],
+                                                 "email": "disdik@metrokota.go.id"}),
+            description="National admins anywhere; an agency admin under an agency of its scope. Without `code` "
+                        "it is PARENT-NAME-SLUG. The unit joins an agency admin's scope at their next sign-in.")},
+        "/api/v1/routing-rules": {
+            "get": _operation(
+                "routing_rules", "administration", "The current routing rules (category → target)",
+                {200: _answer(ROUTING_RULES)}, (401, 403, 503), security=OFFICER),
+            "put": _operation(
+                "save_routing_rules", "administration", "Save a new version of the routing rules (national admins)",
+                {200: _answer(ROUTING_RULES)}, (400, 401, 403, 409, 413, 415, 503), security=OFFICER,
+                body=_json_body(RoutingRulesSchema, example={"rules": [
+                    {"category": "roads", "target": "local_province"},
+                    {"category": "water", "target": "KEMENPU-SDA"}]}),
+                description="The whole set: a category without a rule follows the taxonomy. Targets: local_regency, "
+                            "local_province or an agency code. Each save is a new version; triage follows it."),
+        },
+    }
+
+
 def _template_parameters():
     return [_path("name", "The template's name, e.g. report_received."),
             _path("language", "id or en.", enum=["id", "en"])]
@@ -449,7 +484,7 @@ def build():
                                         "errors as {\"error\": {\"code\", \"message\", \"fields\"}}."})
     _components(spec)
     for paths in (_citizen_paths(), _attachment_paths(), _action_paths(), _channel_paths(), _reference_paths(),
-                  _officer_paths(), _open311_paths(), _meta_paths()):
+                  _officer_paths(), _routing_admin_paths(), _open311_paths(), _meta_paths()):
         for path, operations in paths.items():
             spec.path(path=path, operations=operations)
     return spec.to_dict()

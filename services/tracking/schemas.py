@@ -1,5 +1,5 @@
 """Tracking's RPC schemas: a transition request, the viewer, the action bodies and the list queries."""
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
@@ -7,6 +7,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 from services.tracking.domain import OPEN_STATUSES, STATUSES, TRANSITIONS
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
+# GeoReport v2 answers at most 1000 requests per call.
+MAX_OPEN311_REQUESTS = 1000
 ROLES = ("national_admin", "agency_admin", "agency_officer", "supervisor", "api_client", "reporter", "system")
 
 
@@ -102,6 +104,26 @@ class InboxQuerySchema(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class Open311QuerySchema(Schema):
+    """`open311_requests`: the gateway has already read Open311's parameters; either `ids`, or the filters."""
+
+    class Meta:
+        unknown = RAISE
+
+    ids = fields.List(fields.String(validate=validate.Length(min=1, max=16)),
+                      validate=validate.Length(min=1, max=MAX_OPEN311_REQUESTS))
+    statuses = fields.List(fields.String(validate=validate.OneOf(STATUSES)), validate=validate.Length(min=1))
+    categories = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                             validate=validate.Length(min=1, max=100))
+    created_from = fields.AwareDateTime()
+    created_until = fields.AwareDateTime()
+    limit = fields.Integer(load_default=MAX_OPEN311_REQUESTS, validate=validate.Range(min=1, max=MAX_OPEN311_REQUESTS))
+
+
+# Days a feed may be bounded by: far-off ones overflow the day bounds (9999-12-31 + 1 day) or the store's dates.
+FEED_DAYS = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+
+
 class FeedQuerySchema(Schema):
     """The public feed's query parameters (GET /api/v1/reports); dates are whole days in Asia/Jakarta."""
 
@@ -114,8 +136,8 @@ class FeedQuerySchema(Schema):
     category = fields.String(validate=validate.Length(max=64))
     type = fields.String(validate=validate.OneOf(("complaint", "aspiration", "information_request")))
     q = fields.String(validate=validate.Length(min=2, max=200))
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", validate=FEED_DAYS)
+    to = fields.Date(validate=FEED_DAYS)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 

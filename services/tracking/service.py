@@ -13,7 +13,7 @@ from nameko.timer import timer
 from services.common.access_codes import access_code_matches, generate_access_code, hash_access_code
 from services.common.errors import Unavailable
 from services.common.field_errors import flatten_field_errors
-from services.common.events import DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
+from services.common.events import DEADLINE_BREACHED, DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
 from services.common.ledger import once_per_event
 from services.common.mongo import MongoStore, unavailable_on_store_error
 from services.common.outbox import (
@@ -25,7 +25,8 @@ from services.common.service_base import ObservedService
 from services.tracking import domain
 from services.tracking.exceptions import Forbidden, IllegalTransition, NotFound, RateLimited, ValidationFailed
 from services.tracking.schemas import (
-    ACTION_SCHEMAS, FeedQuerySchema, InboxQuerySchema, TransitionSchema, ViewerSchema, entry_actor,
+    ACTION_SCHEMAS, FeedQuerySchema, InboxQuerySchema, Open311QuerySchema, TransitionSchema, ViewerSchema,
+    entry_actor,
 )
 from services.tracking.storage import TrackingRepository
 
@@ -37,6 +38,14 @@ ORPHAN_AGE_SECONDS = 60
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOT_FOUND = "Laporan tidak ditemukan."
 OFFICER_INVALID = "Data petugas tidak valid."
+AUTO_CLOSE_NOTE = "Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja."
+
+
+def _auto_close_change(followup_version):
+    """Completion by the system, only if nothing happened since the follow-up whose clock ran out."""
+    return {"kind": "completed", "to_status": "completed", "expected_status": "in_progress",
+            "expected_version": followup_version, "actor": {"role": "system"}, "automatic": True,
+            "note": AUTO_CLOSE_NOTE}
 
 
 def _load(schema, data, message):
@@ -85,6 +94,22 @@ class TrackingService(ObservedService):
         clock_version = event.get("version") or 0
         if clock_version >= report["due_version"]:
             self.storage.set_due(report, event["due_at"], clock_version)
+
+    @event_handler("sla", DEADLINE_BREACHED, requeue_on_error=True)
+    @once_per_event(DEADLINE_BREACHED)
+    def on_deadline_breached(self, event):
+        """The automatic close: ten working days after a follow-up with no reply from the reporter."""
+        report = self.storage.get_report(event["tracking_id"])
+        if event["stage"] != "auto_close" or report is None or event.get("version") is None:
+            return
+        change = _load(TransitionSchema(), _auto_close_change(event["version"]), "Penutupan otomatis tidak valid.")
+        try:
+            self._record(report, change)
+        except IllegalTransition as exc:
+            # The report moved on since the follow-up (a reply, another follow-up): a stale breach.
+            log.info("automatic close of %s skipped: %s", event["tracking_id"], exc)
+            return
+        self.metrics.counter("lapor_auto_closed", "Reports completed by the automatic close").inc()
 
     @rpc
     @unavailable_on_store_error
@@ -182,6 +207,19 @@ class TrackingService(ObservedService):
         page, per_page = filters.pop("page"), filters.pop("per_page")
         reports, total = self.storage.find_public(filters, page, per_page)
         return domain.views_page(reports, now(), "public", page, per_page, total)
+
+    @rpc
+    @unavailable_on_store_error
+    def open311_requests(self, query):
+        """Open311's GET requests: public views of non-confidential reports, newest first, at most `limit`.
+
+        query: {ids} alone, or {statuses?, categories?, created_from?, created_until?}, each with `limit`."""
+        query = _load(Open311QuerySchema(), query, "Parameter Open311 tidak valid.")
+        filters = {"ids": query.get("ids"), "status": query.get("statuses"), "category": query.get("categories"),
+                   "from": query.get("created_from"), "until": query.get("created_until")}
+        reports, _ = self.storage.find_public(filters, 1, query["limit"], count=False)
+        current = now()
+        return [domain.report_view(report, current, audience="public") for report in reports]
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):

@@ -1,4 +1,7 @@
 """Tracking's repository: ID blocks, reports (the read model), timeline entries (each its own outbox), supports."""
+import heapq
+import itertools
+import operator
 import re
 from datetime import timedelta
 
@@ -11,6 +14,13 @@ from services.common.tracking_ids import FIRST_SEQUENCE_NUMBER
 from services.tracking.domain import entry_id
 
 ID_COUNTER = "tracking_sequence"
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+# Feed filter → report field; `status` and `category` may also be lists.
+PUBLIC_FILTERS = (("status", "status"), ("agency", "agency_code"), ("region", "region_code"),
+                  ("category", "category"), ("type", "type"))
+# Bounds on created_at: the feed's whole days (`from`, `to` exclusive) and Open311's inclusive `until`.
+CREATED_BOUNDS = (("from", "$gte"), ("to", "$lt"), ("until", "$lte"))
+_COMPARE = {"$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
 
 
 class TrackingRepository(Repository):
@@ -105,20 +115,34 @@ class TrackingRepository(Repository):
         """For the outbox gauge: an indexed find, capped (a count would scan the whole collection on nx-27017)."""
         return len(list(self.db.timeline.find({"published": False}, {"_id": 1}).limit(cap)))
 
-    def find_public(self, filters, page, per_page):
-        """Non-confidential reports, newest first, with the feed's filters (all plain field conditions)."""
-        query = {"confidential": False}
-        for name, field in (("status", "status"), ("agency", "agency_code"), ("region", "region_code"),
-                            ("category", "category"), ("type", "type")):
-            if filters.get(name):
-                query[field] = filters[name]
-        created = {op: filters[name] for name, op in (("from", "$gte"), ("to", "$lt")) if filters.get(name)}
-        if created:
-            query["created_at"] = created
-        if filters.get("q"):
-            query["search_text"] = {"$regex": re.escape(filters["q"].lower())}
-        cursor = self.db.reports.find(query).sort("created_at", DESCENDING).skip((page - 1) * per_page).limit(per_page)
-        return list(cursor), self.db.reports.count_documents(query)
+    def find_public(self, filters, page, per_page, count=True):
+        """Non-confidential reports, newest first, with the feed's filters: (reports, total or None).
+
+        `status` and `category` may be lists (any of them), and `ids` keeps only those tracking IDs (Open311).
+        nx-27017 matches nothing for `$in` beside a datetime range in one filter, so a list becomes one
+        equality query per value (merged here), and with `ids` the date range is applied here instead."""
+        query, choices = _public_query(filters)
+        if filters.get("ids"):
+            return self._find_public_by_ids(query, choices, filters["ids"], page, per_page)
+        queries = [dict(query, **combination) for combination in _combinations(choices)]
+        skip = (page - 1) * per_page
+        if len(queries) == 1:
+            found = list(self.db.reports.find(queries[0]).sort(NEWEST_FIRST).skip(skip).limit(per_page))
+        else:
+            cursors = [self.db.reports.find(one).sort(NEWEST_FIRST).limit(skip + per_page) for one in queries]
+            merged = heapq.merge(*cursors, key=_newest_first_key, reverse=True)
+            found = list(itertools.islice(merged, skip, skip + per_page))
+        total = sum(self.db.reports.count_documents(one) for one in queries) if count else None
+        return found, total
+
+    def _find_public_by_ids(self, query, choices, ids, page, per_page):
+        created = query.pop("created_at", {})
+        query["_id"] = {"$in": list(ids)}
+        query.update({field: {"$in": values} for field, values in choices.items()})
+        matching = [report for report in self.db.reports.find(query) if _within(report["created_at"], created)]
+        matching.sort(key=_newest_first_key, reverse=True)
+        skip = (page - 1) * per_page
+        return matching[skip:skip + per_page], len(matching)
 
     def set_due(self, report, due_at, due_version):
         """Show the newest clock's deadline; an older clock's event arriving late changes nothing."""
@@ -200,3 +224,34 @@ class TrackingRepository(Repository):
 
     def count_confidential(self):
         return self.db.reports.count_documents({"confidential": True})
+
+
+def _public_query(filters):
+    """(the plain conditions, {field: [values]} for the filters given as lists) of find_public."""
+    query, choices = {"confidential": False}, {}
+    for name, field in PUBLIC_FILTERS:
+        value = filters.get(name)
+        if isinstance(value, (list, tuple)):
+            choices[field] = sorted(set(value))
+        elif value:
+            query[field] = value
+    created = {op: filters[name] for name, op in CREATED_BOUNDS if filters.get(name)}
+    if created:
+        query["created_at"] = created
+    if filters.get("q"):
+        query["search_text"] = {"$regex": re.escape(filters["q"].lower())}
+    return query, choices
+
+
+def _combinations(choices):
+    """Every {field: value} with one value per listed field ([{}] when nothing is listed)."""
+    fields = sorted(choices)
+    return [dict(zip(fields, values)) for values in itertools.product(*(choices[field] for field in fields))]
+
+
+def _newest_first_key(report):
+    return report["created_at"], report["_id"]
+
+
+def _within(at, bounds):
+    return all(_COMPARE[op](at, bound) for op, bound in bounds.items())

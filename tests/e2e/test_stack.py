@@ -13,7 +13,7 @@ from services.common.tracking_ids import is_valid_tracking_id, make_tracking_id
 from services.routing.domain import load_national_agencies
 from services.tracking.storage import TrackingRepository
 from tests.e2e.conftest import ID_BLOCK_SIZE
-from tests.support.factories import make_report
+from tests.support.factories import UNROUTABLE, make_report
 from tests.support.waiting import wait_for
 
 
@@ -64,7 +64,7 @@ def test_a_report_for_a_chosen_agency_is_disposed_end_to_end(stack):
 
 
 def test_a_report_without_agency_waits_for_verification_with_a_deadline(stack):
-    tracking_id = post(stack, make_report()).json()["tracking_id"]
+    tracking_id = post(stack, make_report(**UNROUTABLE)).json()["tracking_id"]  # nothing triage can route alone
     report = report_when(stack, tracking_id, lambda r: r["due_at"] is not None)
     assert report["status"] == "received" and report["agency"] is None and not report["overdue"]
 

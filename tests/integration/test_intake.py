@@ -112,3 +112,19 @@ def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_bac
     proxy.restore()
     wait_for(lambda: tracking_repo.get_report(receipt["tracking_id"]), timeout=30, message="case opened after relay")
     wait_for(lambda: intake_repo.get_submission(receipt["tracking_id"])["published"], message="published flag")
+
+
+def test_categories_are_served_and_a_report_may_name_only_one_of_them(intake):
+    with entrypoint_hook(intake, "categories") as categories:
+        served = {category["code"]: category for category in categories()}
+    assert served["jalan-rusak"]["group"] == "infrastruktur" and served["jalan-rusak"]["attributes"]
+    assert is_valid_tracking_id(submit(intake, make_report(category="jalan-rusak"))["tracking_id"])
+    with pytest.raises(ValidationFailed) as caught:
+        submit(intake, make_report(category="jalan"))
+    assert caught.value.fields["category"] == [{"id": "Kategori tidak dikenal (lihat daftar kategori LAPOR, "
+                                                      "mis. jalan-rusak).", "en": "Unknown category."}]
+
+
+def test_open311_is_a_channel_of_its_own(intake, intake_repo):
+    receipt = submit(intake, channel="open311", client="pemkot-metro")
+    assert intake_repo.get_submission(receipt["tracking_id"])["channel"] == "open311"

@@ -19,7 +19,7 @@ from services.tracking.service import AUTO_CLOSE_NOTE, TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.clock import TestClock
-from tests.support.factories import make_submitted_event
+from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
 
 TRACKING_ID = "10000004"
@@ -65,8 +65,8 @@ def sla_repo(repos):
 
 
 def submit(service_config, tracking_repo):
-    event = make_submitted_event(tracking_id=TRACKING_ID, reporter_ref=None,
-                                 access_code_hash=hash_access_code(TEST_SECRET_KEY, CODE))
+    event = make_submitted_event(tracking_id=TRACKING_ID, reporter_ref=None,  # waits for the national admin
+                                 access_code_hash=hash_access_code(TEST_SECRET_KEY, CODE), **UNROUTABLE)
     event_dispatcher(service_config)("intake", "report_submitted", event)
     wait_for(lambda: tracking_repo.get_report(TRACKING_ID), message="case opened")
 

@@ -12,7 +12,7 @@ from pymongo import MongoClient, monitoring
 from services.common.events import now
 from services.common.mongo import StoreDocument
 from services.gateway.storage import GatewayRepository
-from services.intake.storage import IntakeRepository
+from services.intake.storage import ATTACHMENT_BUCKET, IntakeRepository
 from services.notifications.storage import NotificationsRepository
 from services.routing.seed import seed
 from services.routing.storage import RoutingRepository
@@ -162,6 +162,40 @@ def test_intake_storage_contract(recorded):
     assert_within_subset(log)
 
 
+def test_intake_attachment_storage_contract(recorded):
+    """Issue 3: staged parts, GridFS content (string ids: see storage.ATTACHMENT_BUCKET), metadata, totals."""
+    repository, log = recorded(IntakeRepository, "lapor_intake")
+    upload_id = "upl_" + "0" * 32
+    for index, data in ((1, b"world"), (0, b"hello "), (1, b"world")):  # a resent part is kept once
+        repository.stage_part(upload_id, index, data)
+    repository.stage_part("upl_" + "1" * 32, 0, b"other")
+    assert repository.staged_parts(upload_id) == [(0, b"hello "), (1, b"world")]
+    repository.discard_parts([upload_id])
+    assert repository.staged_parts(upload_id) == []
+    assert repository.discard_stale_parts(now() - timedelta(minutes=1)) == 0
+    assert repository.discard_stale_parts(now() + timedelta(seconds=2)) == 1
+
+    content = bytes(range(256)) * 2400  # 600 KiB: three GridFS chunks
+    meta = {"_id": "att_a", "tracking_id": "10000004", "filename": "foto.jpg", "content_type": "image/jpeg",
+            "size": len(content), "sha256": "a" * 64, "uploaded_at": now(), "by": "reporter", "by_username": None}
+    stored, created = repository.store_attachment(meta, content)
+    assert created and stored["file_id"].startswith("att_a.")
+    twin, created = repository.store_attachment(dict(meta, uploaded_at=now()), content)
+    assert not created and twin["file_id"] == stored["file_id"]
+    assert len(list(repository.db[f"{ATTACHMENT_BUCKET}.files"].find({}, {"_id": 1}))) == 1  # the twin's is gone
+    repository.store_attachment(dict(meta, _id="att_b", size=3, sha256="b" * 64), b"pdf")
+    assert [m["_id"] for m in repository.attachments_of("10000004")] == ["att_a", "att_b"]
+    assert repository.attachment_totals("10000004") == (2, len(content) + 3)
+    assert repository.attachment_totals("10000012") == (0, 0)
+    assert repository.read_attachment(stored, 0, len(content) + 10) == content
+    assert repository.read_attachment(stored, 250_000, 300_000) == content[250_000:550_000]  # across chunks
+    repository.delete_attachment(stored)
+    assert repository.find_attachment("att_a") is None
+    assert list(repository.db[f"{ATTACHMENT_BUCKET}.chunks"].find({"files_id": stored["file_id"]}, {"n": 1})) == []
+    assert repository.attachment_totals("10000004") == (1, 3)
+    assert_within_subset(log)
+
+
 def test_tracking_storage_contract(recorded):
     repository, log = recorded(TrackingRepository, "lapor_tracking")
     first, second = repository.reserve_id_block(10), repository.reserve_id_block(10)
@@ -187,11 +221,37 @@ def test_tracking_storage_contract(recorded):
     found, total = repository.find_public({"q": "jalan", "status": "disposed", "region": "18.72",
                                            "from": now() - timedelta(days=1), "to": now() + timedelta(days=1)}, 1, 10)
     assert total == 1 and found[0]["tracking_id"] == "10000004"
+    exercise_open311_lists(repository)
     repository.delete_entry("10000004", 2)
     assert repository.get_entry("10000004", 2) is None
     exercise_tracking_actions(repository, repository.get_report("10000004"))
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_open311_lists(repository):
+    """find_public with lists (one equality query per value, merged newest first) and with ids (dates in Python)."""
+    day = timedelta(days=1)
+    others = [("10000012", "received", "sampah", False, 3), ("10000020", "completed", "jalan-rusak", False, 2),
+              ("10000036", "received", "jalan-rusak", True, 1)]
+    for tracking_id, status, category, confidential, minutes_ago in others:
+        event = make_submitted_event(tracking_id=tracking_id, category=category, confidential=confidential,
+                                     submitted_at=(now() - timedelta(minutes=minutes_ago)).isoformat())
+        repository.insert_report(dict(tracking_domain.new_case(_loaded(event)), status=status))
+    window = {"from": now() - day, "until": now() + day}
+    found, total = repository.find_public(dict(window, status=["received", "completed"]), 1, 10)
+    assert [r["tracking_id"] for r in found] == ["10000020", "10000012"] and total == 2  # newest first, no secret
+    found, total = repository.find_public(dict(window, status=["received", "completed", "disposed"],
+                                               category=["jalan-rusak", "sampah"]), 2, 1, count=False)
+    assert [r["tracking_id"] for r in found] == ["10000012"] and total is None  # page 2 of the merge
+    assert repository.find_public(dict(window, category=[]), 1, 10) == ([], 0)
+    ids = ["10000012", "10000020", "10000036", "10000048"]
+    found, total = repository.find_public({"ids": ids, "status": ["received"]}, 1, 10)
+    assert [r["tracking_id"] for r in found] == ["10000012"] and total == 1
+    found, _ = repository.find_public({"ids": ids, "from": now() - timedelta(seconds=150)}, 1, 10)
+    assert [r["tracking_id"] for r in found] == ["10000020"]
+    for tracking_id, *_ in others:
+        repository.db.reports.delete_one({"_id": tracking_id})
 
 
 def exercise_tracking_actions(repository, report):
@@ -241,8 +301,73 @@ def test_routing_storage_contract(recorded):
     repository.save_triage({"tracking_id": "10000004", "suggested_agency": "KOTA-18.72"})
     repository.save_triage({"tracking_id": "10000004", "suggested_agency": "OTHER"})
     assert repository.triage_of("10000004")["suggested_agency"] == "KOTA-18.72"
+    exercise_triage(repository)
+    exercise_agency_contacts(repository)
+    exercise_units_and_rules(repository)
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_units_and_rules(repository):
+    """Issue 5: units added by admins, and the routing rules' versions (inserted, never updated)."""
+    unit = {"code": "KOTA-18.72-DLH", "name": "Dinas LH", "kind": "unit", "parent_code": "KOTA-18.72",
+            "region_code": "18.72", "categories": ["environment"]}
+    assert repository.insert_agency(unit, {"email": "dlh@metrokota.go.id"})
+    assert not repository.insert_agency(dict(unit, name="Lain"))
+    assert repository.agency("KOTA-18.72-DLH") == unit
+    assert repository.existing_agency_codes(["KOTA-18.72-DLH", "PLN", "NONE"]) == {"KOTA-18.72-DLH", "PLN"}
+    assert repository.routing_rules() is None and repository.routing_rules_version() == 0
+    actor = {"role": "national_admin", "username": "admin"}
+    assert repository.save_routing_rules({"roads": "local_province"}, actor)["version"] == 1
+    assert repository.save_routing_rules({"roads": "PLN", "water": "local_regency"}, actor)["version"] == 2
+    assert repository.routing_rules()["rules"] == {"roads": "PLN", "water": "local_regency"}
+    assert [v["version"] for v in repository.routing_rules_history()] == [2, 1]
+
+
+def exercise_triage(repository):
+    """Issue 5: the full triage record (flat in the store), the index of triaged reports, examples, model, lease."""
+    record = {"tracking_id": "10000005", "suggested_agency": "KOTA-18.72", "region_code": "18.72",
+              "candidates": [{"agency": "KOTA-18.72", "score": 0.9}, {"agency": "PROV-18", "score": 0.05}],
+              "out_of_scope": [{"reason": "elections", "words": ["pilkada", "serangan fajar"]}]}
+    assert repository.save_triage(record)["candidates"] == record["candidates"]
+    assert repository.triage_of("10000005")["out_of_scope"] == record["out_of_scope"]
+    opened = now() - timedelta(days=1)
+    repository.index_report("10000005", "18.72", "jalan lubang pala", False, opened)
+    repository.index_report("10000006", "18.72", "rahasia", True, opened)
+    repository.record_status("10000006", 2, "disposed")
+    repository.record_status("10000006", 1, "received")  # older: ignored
+    assert [r["tracking_id"] for r in repository.open_reports("18.72", now() - timedelta(days=14))] == ["10000005"]
+    assert repository.count_queued() == 1
+    repository.record_status("10000005", 3, "rejected")
+    assert repository.open_reports("18.72", now() - timedelta(days=14)) == [] and repository.count_queued() == 0
+    repository.record_status("10000007", 4, "disposed")  # an event before `opened`: indexed all the same
+    assert repository.indexed_report("10000007")["status"] == "disposed"
+    repository.save_training_example("10000005", "jalan lubang pala", "local", "KOTA-18.72")
+    assert repository.training_examples() == [{"text": "jalan lubang pala", "target": "local",
+                                               "agency_code": "KOTA-18.72"}]
+    assert repository.latest_example_at() is not None
+    assert repository.model_version() is None
+    assert repository.save_model(b"\x00model", classes=["local", "PLN"], examples=2) == 1
+    assert repository.save_model(b"\x00model2", classes=["local", "PLN"], examples=3) == 2
+    assert repository.model()["blob"] == b"\x00model2" and repository.model_version()["version"] == 2
+    assert repository.claim_lease("training", "a", 60) and not repository.claim_lease("training", "b", 60)
+    repository.release_lease("training", "a")
+    assert repository.claim_lease("training", "b", 60)
+
+
+def exercise_agency_contacts(repository):
+    """Issue 6: where notifications reaches an agency; never in an agency as everyone sees it, kept by a re-seed."""
+    assert repository.agency_contacts("KOTA-18.72") == {} and repository.agency_contacts("NONE") is None
+    contacts = {"email": "dpupr@metrokota.go.id", "webhook_url": "https://sim.metrokota.go.id/lapor",
+                "webhook_secret_ref": "metro"}
+    assert repository.set_agency_contacts("KOTA-18.72", contacts)
+    assert not repository.set_agency_contacts("NONE", contacts)
+    assert repository.agency_contacts("KOTA-18.72") == contacts
+    assert "contacts" not in repository.agency("KOTA-18.72")
+    assert not any("contacts" in a for a in repository.find_agencies(q="kota metro"))
+    assert "contacts" not in repository.local_government("18.72")
+    repository.upsert_agencies([{"code": "KOTA-18.72", "name": "Pemerintah Kota Metro", "kind": "city"}])
+    assert repository.agency_contacts("KOTA-18.72") == contacts
 
 
 def test_sla_storage_contract(recorded):
@@ -250,37 +375,93 @@ def test_sla_storage_contract(recorded):
     repository.set_applied_version("10000004", 2)
     repository.set_applied_version("10000004", 1)
     assert repository.applied_version("10000004") == 2
+    past = now() - timedelta(seconds=10)
     clock = {"clock_id": "10000004:response:2", "tracking_id": "10000004", "stage": "response", "version": 2,
-             "opened_at": now() - timedelta(seconds=10), "due_at": now() - timedelta(seconds=1)}
-    assert repository.open_clock(clock, {"event_id": "e"}) and not repository.open_clock(clock, {})
-    assert repository.claim_unpublished("published", 1, 30)["_id"] == clock["clock_id"]
-    repository.mark_published(clock["clock_id"])
-    assert repository.count_unpublished() == 0
-    make_event = lambda clock, at: {"event_id": "b1", "clock_id": clock["clock_id"], "due_at": clock["due_at"]}  # noqa: E731
-    breached = repository.claim_breached(make_event, lease_seconds=30)
-    assert breached["state"] == "breached" and breached["breach_event"]["event_id"] == "b1"
-    assert repository.claim_breached(make_event, lease_seconds=30) is None
-    assert repository.count_unpublished() == 1  # the breach still owed
-    verification = dict(clock, clock_id="10000004:verification:1", stage="verification", version=1,
-                        due_at=now() + timedelta(days=3))
-    repository.open_clock(verification, {})
-    repository.stop_clocks("10000004", ["verification"], now(), before_version=1)
-    assert len(repository.running_clocks("10000004")) == 1  # a redelivered entry 1 keeps its own clock
-    repository.stop_clocks("10000004", ["verification"], now(), before_version=2)
-    assert repository.running_clocks("10000004") == []
-    response = dict(clock, clock_id="10000004:response:5", version=5, due_at=now() + timedelta(days=7))
-    repository.open_clock(response, {})
-    [running] = repository.clocks_in_state("10000004", "response", "running")
-    assert repository.pause_clock(running, now(), 4) and not repository.pause_clock(running, now(), 4)
-    [paused] = repository.clocks_in_state("10000004", "response", "paused")
-    assert paused["working_days_left"] == 4
-    assert repository.resume_clock(paused, now() + timedelta(days=6), {"event_id": "r", "emitted_at": now()})
-    assert repository.get_clock(response["clock_id"])["state"] == "running"
-    repository.pause_clock(running, now(), 4)
-    repository.stop_clocks("10000004", ["response"], now(), before_version=6)
-    assert repository.clocks_in_state("10000004", "response", "paused") == []  # a paused clock stops too
+             "agency_code": "KOTA-18.72", "state": "running", "opened_at": past, "counted_from_at": past,
+             "counted_days": 5, "due_at": now() - timedelta(seconds=2), "warn_at": past, "warned": False,
+             "missed": False, "answered_at": None}
+    assert repository.open_clock(clock) and not repository.open_clock(clock)
+    exercise_sla_claims(repository, clock)
+    exercise_sla_clock_moves(repository, clock)
+    exercise_sla_announcements(repository)
+    exercise_sla_calendar_and_figures(repository)
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_sla_claims(repository, clock):
+    """Warnings and breaches: each claimed once, its outbox owed until marked published."""
+    assert repository.claim_warning(now(), lease_seconds=30) is None  # already due: a breach, not a warning
+    breached = repository.claim_breach(now(), lease_seconds=30)
+    assert breached["state"] == "breached" and breached["missed"] and breached["breach_event_id"]
+    assert repository.claim_breach(now(), lease_seconds=30) is None
+    assert repository.count_unpublished() == 1
+    assert repository.claim_unpublished_clock_event("breach", lease_seconds=30) is None  # its publisher's lease
+    expired = now() - timedelta(seconds=1)
+    repository.db.clocks.update_one({"_id": clock["clock_id"]}, {"$set": {"breach_lease_until": expired}})
+    assert repository.claim_unpublished_clock_event("breach", lease_seconds=30)["_id"] == clock["clock_id"]
+    repository.mark_clock_event_published(clock["clock_id"], "breach")
+    assert repository.count_unpublished() == 0
+    soon = dict(clock, clock_id="10000004:completion:2", stage="completion", due_at=now() + timedelta(days=3))
+    repository.open_clock(soon)
+    warned = repository.claim_warning(now(), lease_seconds=30)
+    assert warned["_id"] == soon["clock_id"] and warned["warned"] and warned["warning_event_id"]
+    assert repository.claim_warning(now(), lease_seconds=30) is None
+    repository.mark_clock_event_published(soon["clock_id"], "warning")
+    assert repository.count_open_clocks() == {("response", "breached"): 1, ("completion", "running"): 1}
+
+
+def exercise_sla_clock_moves(repository, clock):
+    """Stop, pause, resume, reschedule: each a compare-and-set on the state it read."""
+    [breached] = repository.clocks_in_state("10000004", "response", "breached")
+    assert repository.stop_clock(breached, now(), answered_at=now()) and not repository.stop_clock(breached, now())
+    assert repository.get_clock(clock["clock_id"])["answered_at"] is not None
+    [completion] = repository.running_clocks("10000004")
+    assert repository.pause_clock(completion, now(), 4) and not repository.pause_clock(completion, now(), 4)
+    [paused] = repository.clocks_in_state("10000004", "completion", "paused")
+    assert paused["working_days_left"] == 4
+    later = now() + timedelta(days=6)
+    assert repository.resume_clock(paused, now(), later, later - timedelta(days=1))
+    [resumed] = repository.running_clocks("10000004")
+    assert resumed["counted_days"] == 4 and not resumed["warned"]
+    tomorrow = now() + timedelta(days=1)
+    assert [c["_id"] for c in repository.clocks_counting_across(tomorrow, now())] == [resumed["_id"]]
+    assert repository.clocks_counting_across(now() - timedelta(days=1), now()) == []  # counts from after it
+    assert repository.reschedule_clock(resumed, later + timedelta(days=1), later, warn_again=True)
+    assert not repository.reschedule_clock(resumed, later, later, warn_again=False)  # read before the move
+    assert len(repository.clocks_of("10000004")) == 2
+
+
+def exercise_sla_announcements(repository):
+    event = {"event_id": "a1", "tracking_id": "10000004", "stage": "response", "clock_id": "10000004:response:2",
+             "due_at": now(), "version": 2}
+    repository.add_announcement(event, grace_seconds=-1)
+    assert repository.announced("10000004")["clock_id"] == "10000004:response:2"
+    assert repository.applied_version("10000004") == 2
+    assert repository.claim_unpublished_announcement(lease_seconds=30)["event"]["event_id"] == "a1"
+    assert repository.claim_unpublished_announcement(lease_seconds=30) is None
+    repository.mark_announced("a1")
+    repository.add_announcement(dict(event, event_id="a2", due_at=None), grace_seconds=30)
+    assert repository.announced("10000004")["due_at"] is None
+    assert repository.claim_unpublished_announcement(lease_seconds=30) is None  # its grace: the writer publishes
+    assert repository.count_unpublished() == 1
+
+
+def exercise_sla_calendar_and_figures(repository):
+    override = {"day": "2026-12-31", "kind": "holiday", "note": "Keppres", "by": {"username": "a", "name": "A"},
+                "at": now()}
+    repository.set_calendar_override(override)
+    repository.set_calendar_override(dict(override, kind="working_day", at=now()))
+    [stored] = repository.calendar_overrides()
+    assert stored["kind"] == "working_day" and isinstance(stored["at"], type(now()))
+    assert repository.remove_calendar_override("2026-12-31")["kind"] == "working_day"
+    assert repository.remove_calendar_override("2026-12-31") is None
+    day = timedelta(days=1)
+    [found] = repository.response_clocks(now() - day, now() + day, agency_code="KOTA-18.72")
+    assert found["answered_at"] is not None and found["state"] == "stopped"
+    assert repository.response_clocks(now() - day, now() + day, agency_code="OTHER") == []
+    assert len(repository.response_clocks(now() - day, now() + day)) == 1
+    assert repository.response_clocks(now() + day, now() + 2 * day) == []
 
 
 def test_notifications_storage_contract(recorded):
@@ -294,8 +475,44 @@ def test_notifications_storage_contract(recorded):
     repository.mark_sent(message["_id"], "log")
     found, total = repository.find_messages(tracking_id="10000004", status="sent", channel="sms")
     assert total == 1 and found[0]["attempts"] == 2
+    exercise_notification_delivery(repository)
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_notification_delivery(repository):
+    """Issue 6: held messages and their deadlines, dead letters with their event, the resend, edited templates."""
+    held = {"_id": "10000004:2:agency:console", "tracking_id": "10000004", "version": 2, "channel": "console",
+            "template": "agency_disposed", "data": {"agency_code": "KOTA-18.72", "due_at": None}}
+    assert repository.add_message(held, hold_seconds=60) and repository.get_message(held["_id"])["status"] == "held"
+    assert repository.claim_retry(lease_seconds=60) is None  # still waiting for its deadline
+    due_at = now() + timedelta(days=7)
+    repository.record_deadline("10000004", "response", 2, due_at)
+    repository.record_deadline("10000004", "response", 2, due_at + timedelta(days=1))  # the first one stays
+    assert abs((repository.deadline("10000004", "response", 2) - due_at).total_seconds()) < 1
+    assert repository.deadline("10000004", "response", 3) is None
+    claimed = repository.claim_held("10000004", 2, lease_seconds=60)
+    assert claimed["status"] == "pending" and repository.claim_held("10000004", 2, lease_seconds=60) is None
+    repository.set_text(held["_id"], "final")
+    assert repository.get_message(held["_id"])["rendered_at"] <= now()
+    event = {"event_id": "f1", "tracking_id": "10000004", "emitted_at": now(), "schema": 1,
+             "outbox_id": held["_id"], "channel": "console", "reason": "boom"}
+    repository.mark_failed(held["_id"], "boom", retry_in_seconds=60, dead=True, failure_event=event,
+                           grace_seconds=-5)
+    dead = repository.claim_unpublished_failure(lease_seconds=30)
+    assert dead["_id"] == held["_id"] and dead["failure_event"]["event_id"] == "f1"
+    assert abs((dead["failure_event"]["emitted_at"] - event["emitted_at"]).total_seconds()) < 1
+    assert repository.claim_unpublished_failure(lease_seconds=30) is None  # leased
+    repository.mark_failure_published(held["_id"])
+    resent = repository.claim_for_resend(held["_id"], "budi.s", lease_seconds=60)
+    assert (resent["status"], resent["attempts"], resent["resent_by"]) == ("pending", 0, "budi.s")
+    assert repository.claim_for_resend(held["_id"], "budi.s", lease_seconds=60) is None  # pending, not dead
+    repository.save_template("report_verified", "id", "Laporan {tracking_id}.", "budi.s")
+    repository.save_template("report_verified", "id", "Laporan {tracking_id} diperiksa.", "budi.s")
+    assert repository.template_override("report_verified", "id")["text"] == "Laporan {tracking_id} diperiksa."
+    assert list(repository.template_overrides()) == [("report_verified", "id")]
+    repository.delete_template("report_verified", "id")
+    assert repository.template_override("report_verified", "id") is None
 
 
 def test_gateway_storage_contract(recorded):
@@ -327,6 +544,13 @@ def test_gateway_storage_contract(recorded):
                                             {"$set": {"window_started_at": twenty_minutes_ago}})
     count, started_at = repository.count_login_failure("user:metro.admin", window)  # the old window closed
     assert count == 1 and started_at > twenty_minutes_ago
+    hour = timedelta(hours=1)
+    assert [repository.count_rate_limit_hit("ip:abc", hour)[0] for _ in range(3)] == [1, 2, 3]
+    assert repository.count_rate_limit_hit("phone:abc", hour)[0] == 1  # each bucket and key counts apart
+    repository.db.rate_limits.update_one({"_id": "ip:abc"}, {"$set": {"window_started_at": now() - 2 * hour}})
+    count, started_at = repository.count_rate_limit_hit("ip:abc", hour)  # the old window closed
+    assert count == 1 and started_at > now() - hour
+    assert repository.count_login_failure("ip:abc", window)[0] == 1  # login failures are another collection
     for second, (username, tracking_id) in enumerate([("metro.admin", None), ("metro.admin", "10000004"),
                                                       ("budi.s", "10000004")]):
         repository.insert_audit({"at": now() - timedelta(seconds=10 - second), "username": username,
@@ -337,8 +561,24 @@ def test_gateway_storage_contract(recorded):
     assert total == 2 and [e["username"] for e in entries] == ["budi.s", "metro.admin"]
     assert repository.find_audit(skip=2, limit=5)[0][0]["tracking_id"] is None
     assert not [name for name in dir(repository) if "audit" in name and name not in ("insert_audit", "find_audit")]
+    exercise_api_keys(repository)
     exercise_ledger(repository)
     assert_within_subset(log)
+
+
+def exercise_api_keys(repository):
+    """API keys of other government systems: stored by digest, revoked by client name."""
+    repository.insert_api_key({"_id": "d1", "name": "pemkot-metro", "active": True, "created_at": now(),
+                               "revoked_at": None})
+    repository.insert_api_key({"_id": "d2", "name": "bpjs", "active": True, "created_at": now(), "revoked_at": None})
+    assert repository.api_key("d1")["name"] == "pemkot-metro" and repository.api_key("nope") is None
+    assert [record["name"] for record in repository.active_api_keys("pemkot-metro")] == ["pemkot-metro"]
+    assert repository.revoke_api_keys("pemkot-metro", now()) == 1
+    assert repository.revoke_api_keys("pemkot-metro", now()) == 0  # nothing active is left
+    assert not repository.api_key("d1")["active"] and repository.api_key("d1")["revoked_at"] <= now()
+    assert repository.active_api_keys("pemkot-metro") == [] and repository.api_key("d2")["active"]
+    assert [record["name"] for record in repository.api_keys()] == ["bpjs", "pemkot-metro"]
+    assert "_id" not in repository.api_keys()[0]
 
 
 @pytest.mark.parametrize("command", [

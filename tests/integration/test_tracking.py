@@ -167,3 +167,39 @@ def test_the_public_feed_filters_pages_and_never_shows_confidential_reports(trac
         with pytest.raises(ValidationFailed) as caught:
             feed({"status": "lost", "per_page": "1000", "sort": "x"})
         assert set(caught.value.fields) == {"status", "per_page", "sort"}
+
+
+def test_open311_requests_filter_by_ids_status_category_and_dates_never_confidential(tracking, service_config):
+    at = datetime.now(timezone.utc)
+    cases = [  # (tracking_id, category, confidential, minutes ago)
+        (make_tracking_id(1_000_000), "jalan-rusak", False, 30),
+        (make_tracking_id(1_000_001), "sampah", False, 20),
+        (make_tracking_id(1_000_002), "jalan-rusak", True, 10),
+        (make_tracking_id(1_000_003), "jalan-rusak", False, 0),
+    ]
+    for tracking_id, category, confidential, minutes_ago in cases:
+        deliver(tracking, service_config, make_submitted_event(
+            tracking_id=tracking_id, category=category, confidential=confidential,
+            submitted_at=(at - timedelta(minutes=minutes_ago)).isoformat()))
+    first, second, secret, newest = (case[0] for case in cases)
+    with entrypoint_hook(tracking, "transition") as transition:
+        transition(first, dispose())
+        transition(first, {"kind": "archived", "to_status": "archived", "actor": {"role": "national_admin"}})
+    since = (at - timedelta(days=90)).isoformat()
+
+    with entrypoint_hook(tracking, "open311_requests") as requests_of:
+        ids_of = lambda query: [view["tracking_id"] for view in requests_of(query)]  # noqa: E731
+        assert ids_of({"created_from": since}) == [newest, second, first]  # newest first, never the secret one
+        assert ids_of({"created_from": since, "statuses": ["received", "verified", "disposed", "in_progress"]}) == [
+            newest, second]
+        assert ids_of({"created_from": since, "statuses": ["completed", "rejected", "archived"]}) == [first]
+        assert ids_of({"created_from": since, "categories": ["jalan-rusak"], "limit": 1}) == [newest]
+        assert ids_of({"ids": [first, secret, newest, make_tracking_id(1_000_999)]}) == [newest, first]
+        window = {"created_from": (at - timedelta(minutes=25)).isoformat(),
+                  "created_until": (at - timedelta(minutes=5)).isoformat()}
+        assert ids_of(window) == [second]
+        [view] = requests_of({"ids": [second]})
+        assert "reporter" not in view and view["category"] == "sampah"
+        with pytest.raises(ValidationFailed) as caught:
+            requests_of({"statuses": ["open"], "limit": 1001, "sort": "x"})
+        assert set(caught.value.fields) == {"statuses.0", "limit", "sort"}

@@ -14,7 +14,9 @@ from services.common.errors import IllegalTransition, Unavailable, ValidationFai
 from services.common.events import REPORT_SUBMITTED, REPORT_UPDATED
 from services.gateway.service import GatewayService
 from services.intake.service import IntakeService
+from services.routing.dependencies import TriageApi
 from services.routing.service import RoutingService
+from services.routing.triage import default_engine
 from services.tracking.service import TrackingService
 from tests.support.factories import make_report, make_updated_event
 
@@ -99,9 +101,19 @@ def test_a_transition_announces_the_entry_it_wrote():
     assert service.outbox.after_reply.call_args.args[:2] == (REPORT_UPDATED, {"kind": "verified"})
 
 
+def routing_worker():
+    """Fake storage and tracking, but the real triage engine (issue 5): no model stored, nothing to link."""
+    triage = TriageApi(MagicMock(engine=default_engine(), model=None, corpus=None, holder="unit"))
+    service = worker_factory(RoutingService, triage=triage)
+    service.storage.model_version.return_value = None
+    service.storage.open_reports.return_value = []
+    service.storage.save_triage.side_effect = lambda record: record
+    return service
+
+
 @pytest.mark.parametrize("agency, disposes", [(None, False), ({"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}, True)])
 def test_routing_disposes_only_to_an_agency_that_exists(agency, disposes):
-    service = worker_factory(RoutingService)
+    service = routing_worker()
     service.storage.agency.return_value = agency
     event = make_updated_event(content={"agency_code": "KOTA-18.72", "location": None}, version=1)
     service._triage(event)
@@ -112,7 +124,7 @@ def test_routing_disposes_only_to_an_agency_that_exists(agency, disposes):
 
 
 def test_routing_ignores_a_disposition_the_report_has_moved_past():
-    service = worker_factory(RoutingService)
+    service = routing_worker()
     service.storage.agency.return_value = {"code": "KOTA-18.72", "name": "Pemerintah Kota Metro"}
     service.tracking.transition.side_effect = IllegalTransition("moved on")
     service._triage(make_updated_event(content={"agency_code": "KOTA-18.72"}))  # no exception: nothing to do

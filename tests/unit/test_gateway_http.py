@@ -11,7 +11,7 @@ from services.common.errors import (
     Forbidden, IdempotencyConflict, IllegalTransition, InvalidTrackingId, LaporError, NotFound, RateLimited,
     Unavailable, ValidationFailed,
 )
-from services.gateway.exceptions import MESSAGES, TooLarge, Unauthorized, UnsupportedMediaType
+from services.gateway.exceptions import FILE_HEADLINES, MESSAGES, TooLarge, Unauthorized, UnsupportedMediaType
 from services.gateway.http import MAX_BODY_BYTES, api, error_response, language, read_json
 
 ERROR_TABLE = [
@@ -73,10 +73,23 @@ def test_error_table(error_type, status, code, lang):
     assert error["message"] == MESSAGES[code][lang]
 
 
-@pytest.mark.parametrize("error_type, status, code", [row for row in ERROR_TABLE if row[0] is not ValidationFailed])
-def test_fields_only_for_validation_errors(error_type, status, code):
+PER_FILE_ERRORS = (ValidationFailed, TooLarge, UnsupportedMediaType)
+
+
+@pytest.mark.parametrize("error_type, status, code", [row for row in ERROR_TABLE if row[0] not in PER_FILE_ERRORS])
+def test_fields_only_for_validation_errors_and_refused_files(error_type, status, code):
     _, error = answer(error_type("Sesuatu.", fields={"title": ["x"]}))
     assert "fields" not in error
+
+
+@pytest.mark.parametrize("error_type", [TooLarge, UnsupportedMediaType])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_refused_attachment_names_its_file(error_type, lang):
+    """413 / 415 for attachments say which file and why, in the client's language (the JSON-body ones do not)."""
+    fields = {"file[1]": [{"id": "foto.jpg: jenis berkas tidak diizinkan.", "en": "foto.jpg: not an allowed type."}]}
+    _, error = answer(error_type("Lampiran ditolak.", fields=fields), lang)
+    assert error["fields"] == {"file[1]": [fields["file[1]"][0][lang]]}
+    assert error["message"] == ("Lampiran ditolak." if lang == "id" else FILE_HEADLINES[error_type.code]["en"])
 
 
 @pytest.mark.parametrize("lang, title, lat", [

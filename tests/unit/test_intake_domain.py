@@ -1,4 +1,6 @@
-"""Intake's pure logic: tracking-ID blocks, bilingual field errors, request fingerprints."""
+"""Intake's pure logic: tracking-ID blocks, bilingual field errors, request fingerprints, the categories."""
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,7 +8,7 @@ from hypothesis import strategies as st
 from services.common.tracking_ids import is_valid_tracking_id, make_tracking_id
 from services.common.field_errors import flatten_field_errors, translate_message
 from services.intake.domain import (
-    TrackingIdAllocator, idempotency_record_id, request_fingerprint,
+    TrackingIdAllocator, category_codes, idempotency_record_id, load_categories, request_fingerprint,
 )
 
 
@@ -177,3 +179,41 @@ def test_fingerprint_differs_for_different_bodies(other):
 def test_idempotency_record_id_is_scoped():
     assert idempotency_record_id("reports", "key-1") != idempotency_record_id("sms", "key-1")
     assert idempotency_record_id("reports", "key-1") == idempotency_record_id("reports", "key-1")
+
+
+# The LAPOR categories (data/categories.json): Open311's service codes and their attributes.
+
+OPEN311_DATATYPES = {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
+
+
+def test_categories_have_unique_slug_codes_known_groups_and_both_languages():
+    categories = load_categories()
+    codes = [category["code"] for category in categories]
+    assert 25 <= len(codes) <= 35 and len(set(codes)) == len(codes) and set(codes) == category_codes()
+    for category in categories:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", category["code"]), category["code"]
+        for key in ("name", "name_en", "description", "description_en", "group", "group_name", "group_name_en"):
+            assert category[key], (category["code"], key)
+    assert {c["group"] for c in categories} >= {"infrastruktur", "lingkungan", "kesehatan", "kependudukan",
+                                                 "pendidikan", "bantuan-sosial", "pertanahan", "perizinan",
+                                                 "transportasi", "kepolisian", "listrik", "air-bersih"}
+
+
+def test_every_category_has_the_address_detail_attribute_and_lists_have_values():
+    for category in load_categories():
+        attributes = {attribute["code"]: attribute for attribute in category["attributes"]}
+        assert attributes["address_detail"]["datatype"] == "string" and not attributes["address_detail"]["required"]
+        for attribute in attributes.values():
+            assert attribute["datatype"] in OPEN311_DATATYPES and attribute["description_en"]
+            if attribute["datatype"].endswith("valuelist"):
+                keys = [value["key"] for value in attribute["values"]]
+                assert keys and len(keys) == len(set(keys)) and all(v["name"] and v["name_en"]
+                                                                  for v in attribute["values"])
+    road = {c["code"]: c for c in load_categories()}["jalan-rusak"]["attributes"][0]
+    assert road["code"] == "road_type" and road["required"]
+    assert {"desa", "kabupaten-kota", "provinsi", "nasional"} <= {value["key"] for value in road["values"]}
+
+
+def test_loaded_categories_are_copies():
+    load_categories()[0]["attributes"].clear()
+    assert load_categories()[0]["attributes"]

@@ -70,6 +70,8 @@ INVALID_BODIES = [
     ("occurred_at without timezone", make_body(occurred_at="2026-01-10T09:30:00"), "occurred_at"),
     ("occurred_at not a date", make_body(occurred_at="kemarin"), "occurred_at"),
     ("empty agency_code", make_body(agency_code=""), "agency_code"),
+    ("unknown category", make_body(category="infrastruktur"), "category"),
+    ("category in capitals", make_body(category="JALAN-RUSAK"), "category"),
 ]
 
 
@@ -87,7 +89,8 @@ def test_every_reported_message_has_an_indonesian_translation():
     with pytest.raises(ValidationError) as caught:
         load(make_body(type="ticket", title="abc", anonymous="yes", priority="high",
                        location={"lat": 7.0, "region_code": "99.99", "city": "x"},
-                       reporter={"phone": "12345", "email": "siti@"}, occurred_at="2026-01-10T09:30:00"))
+                       reporter={"phone": "12345", "email": "siti@"}, occurred_at="2026-01-10T09:30:00",
+                       category="lubang"))
     for path, messages in flatten_field_errors(caught.value.messages).items():
         for message in messages:
             assert message["id"] != message["en"], (path, message)
@@ -144,3 +147,8 @@ def test_null_location_and_reporter_are_accepted():
     data = load(make_body(location=None, reporter=None))
     assert data["location"] is None
     assert data["reporter"] == {}
+
+
+@pytest.mark.parametrize("category", ["jalan-rusak", "ktp-el", "pungutan-liar", None])
+def test_a_lapor_category_or_none_is_accepted(category):
+    assert load(make_body(category=category))["category"] == category

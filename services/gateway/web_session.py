@@ -1,0 +1,71 @@
+"""What the web pages keep in the browser, in plain Python: CSRF tokens, sealed values and cookie settings."""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+SESSION_COOKIE = "lapor_sesi"        # an officer's bearer token (the same JWT the API issues)
+BROWSER_COOKIE = "lapor_peramban"    # a random value per browser: what forms are bound to before anyone signs in
+ACCESS_COOKIE = "lapor_akses"        # the reporter's tracking ID and access code, sealed
+LANGUAGE_COOKIE = "lapor_bahasa"
+
+RECEIPT_SECONDS = 15 * 60            # the receipt page shows the code this long after submitting
+ACCESS_SECONDS = 60 * 60             # a reporter stays "signed in" to one report this long
+LANGUAGE_SECONDS = 365 * 24 * 3600
+
+
+def _derived_key(secret_key, purpose):
+    return hmac.new(secret_key.encode(), f"lapor web {purpose}".encode(), hashlib.sha256).digest()
+
+
+def csrf_token(secret_key, binding):
+    """The token every POST form carries: an HMAC of the browser's session (or browser cookie) value."""
+    return hmac.new(_derived_key(secret_key, "csrf"), binding.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret_key, binding, token):
+    return bool(binding and token) and hmac.compare_digest(csrf_token(secret_key, binding), str(token))
+
+
+def new_browser_value():
+    return secrets.token_urlsafe(24)
+
+
+def _fernet(secret_key, purpose):
+    return Fernet(base64.urlsafe_b64encode(_derived_key(secret_key, f"seal {purpose}")))
+
+
+def seal(secret_key, purpose, payload):
+    """`payload` encrypted and authenticated (Fernet, a key per purpose): it may travel in a URL or a cookie
+    without showing what it holds, and a value sealed for one purpose never opens for another."""
+    return _fernet(secret_key, purpose).encrypt(json.dumps(payload).encode()).decode()
+
+
+def unseal(secret_key, purpose, token, max_age_seconds):
+    """The payload, or None when the token is missing, forged, for another purpose or older than allowed."""
+    if not token:
+        return None
+    try:
+        return json.loads(_fernet(secret_key, purpose).decrypt(token.encode(), ttl=max_age_seconds))
+    except (InvalidToken, ValueError, TypeError):
+        return None
+
+
+def is_https(scheme, forwarded_proto):
+    """Secure cookies only where the browser reaches us over https (directly or through a proxy)."""
+    return scheme == "https" or (forwarded_proto or "").split(",")[0].strip() == "https"
+
+
+def cookie_options(secure, max_age=None, path="/"):
+    """Every cookie of the pages: unreadable by scripts, never sent by another site's forms or links."""
+    return {"httponly": True, "samesite": "Strict", "secure": secure, "max_age": max_age, "path": path}
+
+
+def safe_next(target):
+    """Where to go after signing in: a path on this site only (never `//other.example` or a full URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/konsol"
+    return target

@@ -1,0 +1,295 @@
+"""The web pages in a real browser (issue 7): Playwright driving Debian's chromium against the whole stack.
+
+A citizen submits with an attachment and tracks; an SMS report reaches the verification queue, a national admin
+disposes it, the agency passes it to its unit, the unit's officer follows up and completes, the citizen rates it;
+an anonymous report shows no reporter to the agency; a confidential one stays out of the public feed; a `<script>`
+body is inert. Each main page is saved as a screenshot under var/artifacts/screenshots/. Chromium missing is a
+failure, not a skip: `make test` installs it (devstack/test_env.py)."""
+import base64
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from devstack import launcher
+from devstack.test_env import CHROMIUM
+from tests.support.waiting import wait_for
+
+PASSWORD = "kata-sandi-uji-123"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "screenshots"
+PHONE = {"width": 375, "height": 740}
+METRO, METRO_UNIT = "KOTA-18.72", "KOTA-18.72-DPUPR"
+# A 1×1 PNG: intake judges a file's type by its content, so the evidence must be a real image.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6"
+                       "kgAAAABJRU5ErkJggg==")
+
+
+@pytest.fixture(scope="module")
+def site(stack):
+    launcher.seed_demo(stack.settings, PASSWORD, log=lambda message: None)
+    return stack.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make test-env` (it installs chromium with apt)"
+    # Not `with sync_playwright()`: its stop() waits for the driver process through asyncio's child watcher,
+    # which never wakes under eventlet's monkey-patching here. The driver exits when pytest does (its stdin
+    # closes); the browser itself is closed below.
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh browser profile per test (its own cookies), at the site, failing on any browser-side error."""
+    context = browser.new_context(base_url=site, locale="id-ID")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"errors in the page's scripts: {errors}"
+
+
+def shot(page, name, full_page=True):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page, username):
+    page.goto("/masuk")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("link", name="Masuk petugas")).to_be_visible()
+
+
+def submit_report(page, title, body, agency=None, anonymous=False, confidential=False, name=None, phone=None,
+                  files=()):
+    """Fill the submit form as a citizen would; returns (tracking ID, access code) from the receipt page."""
+    page.goto("/lapor")
+    page.get_by_label("Judul").fill(title)
+    page.get_by_label("Isi laporan").fill(body)
+    page.get_by_label("Provinsi").select_option("18")
+    page.get_by_label("Kabupaten/kota", exact=True).select_option("18.72")
+    if agency:
+        page.get_by_label("Instansi tujuan").select_option(agency)
+    if anonymous:
+        page.get_by_label("Anonim").check()
+    if confidential:
+        page.get_by_label("Rahasia").check()
+    if name:
+        page.get_by_label("Nama", exact=True).fill(name)
+    if phone:
+        page.get_by_label("Nomor ponsel").fill(phone)
+    if files:
+        page.locator("#attachments").set_input_files(list(files))
+    page.get_by_role("button", name="Kirim laporan").click()
+    expect(page.get_by_role("heading", name="Laporan terkirim")).to_be_visible()
+    return page.locator("#tracking-id").inner_text(), page.locator("#access-code").inner_text()
+
+
+def officer_status(site, tracking_id, username="demo.admin"):
+    token = requests.post(f"{site}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
+                          timeout=30).json()["access_token"]
+    response = requests.get(f"{site}/api/v1/reports/{tracking_id}", headers={"Authorization": f"Bearer {token}"},
+                            timeout=30)
+    return response.json() if response.status_code == 200 else None
+
+
+def wait_for_status(site, tracking_id, status=None):
+    """Until tracking has opened the case (and, with `status`, until it has that status); triage may dispose a
+    report on its own, so tests that do not care say no status."""
+    return wait_for(lambda: (officer_status(site, tracking_id) or {}).get("status") in ((status,) if status else (
+        "received", "disposed")), timeout=30, interval=0.3, message=f"{tracking_id} to be {status or 'open'}")
+
+
+def act(page, tracking_id, action_label, fields=None, select=None):
+    """On the console's report page: open one action, fill it, send it, and see it recorded."""
+    page.goto(f"/konsol/laporan/{tracking_id}")
+    section = page.locator("details", has=page.locator("summary", has_text=action_label))
+    section.locator("summary").click()
+    for label, value in (select or {}).items():
+        section.get_by_label(label, exact=True).select_option(value)
+    for label, value in (fields or {}).items():
+        section.get_by_label(label, exact=True).fill(value)
+    section.get_by_role("button", name=action_label).click()
+    expect(page.get_by_role("status")).to_have_text("Tindakan tercatat.")
+
+
+def test_a_citizen_submits_and_tracks_a_report(page, site):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("LAPOR!")
+    shot(page, "01-home")
+    page.goto("/lapor")
+    shot(page, "02-submit-form")
+    # Field errors come back beside their fields, with what was typed kept.
+    page.get_by_label("Judul").fill("Jln")
+    page.get_by_role("button", name="Kirim laporan").click()
+    expect(page.locator("#err-title")).to_contain_text("Panjang harus antara 5 dan 200")
+    expect(page.locator("#err-body")).to_be_visible()
+    expect(page.get_by_label("Judul")).to_have_value("Jln")
+
+    title = f"Lampu jalan mati {uuid.uuid4().hex[:6]}"
+    evidence = {"name": "bukti-lampu.png", "mimeType": "image/png", "buffer": PNG}
+    tracking_id, code = submit_report(page, title, "Lampu jalan di Jalan Pala mati sejak seminggu, gelap dan rawan.",
+                                      phone="081234567890", files=[evidence])
+    expect(page.get_by_role("alert")).to_contain_text("Simpan kode akses ini")
+    shot(page, "03-receipt")
+
+    page.get_by_role("button", name="Lacak laporan ini").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.get_by_text("Tampilan publik")).to_be_visible()
+    page.get_by_label("Kode akses").fill(code.lower().replace("-", ""))  # codes are read case-insensitively
+    page.get_by_role("button", name="Masuk sebagai pelapor").click()
+    expect(page.get_by_text("Tampilan pelapor")).to_be_visible()
+    expect(page.get_by_text("+6281234567890")).to_be_visible()  # the reporter sees their own contact
+    expect(page.locator(".timeline")).to_contain_text("Laporan diterima")
+    attachment = page.get_by_role("link", name="bukti-lampu.png")
+    expect(attachment).to_be_visible()
+    download = page.request.get(attachment.get_attribute("href"))  # with the browser's cookies
+    assert download.status == 200 and download.body() == PNG
+    shot(page, "04-track-reporter-view")
+
+    page.goto("/lacak")
+    page.get_by_label("Nomor pelacakan").fill(tracking_id)
+    page.get_by_label("Kode akses").fill("AAAA-AAAA")
+    page.get_by_role("button", name="Lacak").click()
+    expect(page.locator("#err-access_code")).to_contain_text("kode akses salah")
+
+
+def test_an_sms_report_goes_from_the_queue_to_the_agency_and_the_citizen_rates_it(page, site):
+    text = f"Jalan rusak parah depan pasar {uuid.uuid4().hex[:6]} mohon segera diperbaiki"
+    sms = requests.post(f"{site}/api/v1/channels/sms", timeout=30, json={
+        "from": "081298765432", "text": text, "message_id": uuid.uuid4().hex})
+    assert sms.status_code == 200, sms.text
+    tracking_id, code = sms.json()["tracking_id"], sms.json()["access_code"]
+    wait_for_status(site, tracking_id, "received")
+
+    sign_in(page, "demo.admin")
+    expect(page.get_by_role("link", name=f"Buka laporan {tracking_id}")).to_be_visible()
+    shot(page, "05-console-inbox-national")
+    act(page, tracking_id, "Disposisikan", select={"Instansi tujuan": METRO})
+    expect(page.locator(".timeline")).to_contain_text("Didisposisikan")
+    shot(page, "06-console-report-national-admin")
+    for path, name in (("/konsol/pengawasan", "07-oversight"), ("/konsol/instansi", "08-admin-agencies"),
+                       ("/konsol/templat", "09-admin-templates"), ("/konsol/kalender", "10-admin-calendar"),
+                       ("/konsol/notifikasi", "11-admin-notifications"), ("/konsol/akun", "12-admin-accounts")):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        shot(page, name)
+    sign_out(page)
+
+    sign_in(page, "demo.metro.admin")
+    page.goto(f"/konsol/laporan/{tracking_id}")
+    # Only what an agency admin may do on a disposed report: no verify, reject, reopen or archive.
+    summaries = page.locator("section.actions summary").all_inner_texts()
+    assert summaries == ["Disposisikan", "Bukan wewenang kami", "Tindak lanjut", "Minta informasi ke pelapor",
+                         "Selesaikan"], summaries
+    act(page, tracking_id, "Disposisikan", select={"Instansi tujuan": METRO_UNIT})
+    sign_out(page)
+
+    sign_in(page, "demo.metro.officer")
+    expect(page.get_by_role("link", name=f"Buka laporan {tracking_id}")).to_be_visible()
+    shot(page, "13-console-inbox-agency")
+    act(page, tracking_id, "Tindak lanjut", fields={"Pesan": "Tim DPUPR sudah meninjau lokasi."})
+    act(page, tracking_id, "Selesaikan", fields={"Catatan": "Jalan sudah ditambal."})
+    shot(page, "14-console-report-agency-officer")
+    sign_out(page)
+
+    page.goto("/lacak")
+    page.get_by_label("Nomor pelacakan").fill(tracking_id)
+    page.get_by_label("Kode akses").fill(code)
+    page.get_by_role("button", name="Lacak").click()
+    expect(page.get_by_text("Selesai").first).to_be_visible()
+    page.get_by_label("4", exact=True).check()
+    page.get_by_label("Komentar").fill("Cepat ditangani, terima kasih.")
+    page.get_by_role("button", name="Nilai tindak lanjut").click()
+    expect(page.get_by_role("status")).to_have_text("Terima kasih atas penilaian Anda.")
+    expect(page.locator(".timeline")).to_contain_text("Dinilai pelapor")
+    shot(page, "15-track-rated")
+
+
+def test_an_anonymous_report_shows_no_reporter_to_the_agency(page, site):
+    title = f"Pungutan liar di kelurahan {uuid.uuid4().hex[:6]}"
+    tracking_id, _ = submit_report(page, title, "Petugas kelurahan meminta uang tambahan untuk surat pengantar.",
+                                   agency=METRO, anonymous=True, name="Rahmat Hidayat", phone="081311112222")
+    wait_for_status(site, tracking_id, "disposed")
+
+    sign_in(page, "demo.metro.admin")
+    page.goto(f"/konsol/laporan/{tracking_id}")
+    expect(page.locator("#reporter")).to_have_text("Pelapor anonim (identitas disembunyikan)")
+    content = page.content()
+    assert "Rahmat Hidayat" not in content and "1311112222" not in content
+    sign_out(page)
+
+    sign_in(page, "demo.admin")  # a national admin still sees who reported, to follow up
+    page.goto(f"/konsol/laporan/{tracking_id}")
+    expect(page.locator("#reporter")).to_contain_text("Rahmat Hidayat")
+
+
+def test_a_confidential_report_is_absent_from_the_public_feed(page, site):
+    marker = uuid.uuid4().hex[:8]
+    secret_id, _ = submit_report(page, f"Rahasia {marker}", f"Laporan rahasia tentang pengadaan {marker}.",
+                                 confidential=True)
+    public_id, _ = submit_report(page, f"Terbuka {marker}", f"Laporan terbuka tentang pengadaan {marker}.")
+    wait_for_status(site, public_id)
+    wait_for_status(site, secret_id)
+
+    page.goto("/laporan")
+    page.get_by_label("Kata kunci").fill(marker)
+    page.get_by_role("button", name="Saring").click()
+    expect(page.get_by_role("link", name=f"Terbuka {marker}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Rahasia {marker}")).to_have_count(0)
+    shot(page, "16-feed")
+    assert page.goto(f"/laporan/{secret_id}").status == 404
+
+    page.goto(f"/laporan/{public_id}")
+    page.get_by_role("button", name="Dukung laporan ini").click()
+    expect(page.locator("#support-count")).to_have_text("1")
+    shot(page, "17-public-report")
+    page.goto("/statistik")
+    expect(page.locator("#chart-volume")).to_be_visible()
+    shot(page, "18-statistics")
+
+
+def test_a_script_in_a_report_is_shown_as_text_and_never_runs(page, site):
+    marker = uuid.uuid4().hex[:6]
+    body = f"<script>window.__pwned = '{marker}'</script><img src=x onerror=\"window.__pwned='img'\"> jalan rusak"
+    tracking_id, _ = submit_report(page, f"Uji <b>tebal</b> {marker}", body)
+    wait_for_status(site, tracking_id)
+    page.goto(f"/laporan/{tracking_id}")
+    expect(page.locator(".report-body")).to_contain_text(f"<script>window.__pwned = '{marker}'</script>")
+    expect(page.get_by_role("heading", name=f"Uji <b>tebal</b> {marker}")).to_be_visible()
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".report-body script, .report-body img, h1 b").count() == 0
+
+
+def test_english_and_a_phone_width_screen(browser, site):
+    context = browser.new_context(base_url=site, viewport=PHONE)
+    page = context.new_page()
+    page.goto("/?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("one door")
+    page.goto("/lapor")  # the choice is remembered
+    expect(page.get_by_role("heading", name="Send a report")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
+    shot(page, "19-submit-phone-en")
+    page.goto("/masuk")
+    page.get_by_label("Username").fill("demo.admin")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("username, password")
+    shot(page, "20-login-refused-phone-en")
+    context.close()
