@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 REFERENCE_TTL_SECONDS = 300
+# Statistics count over every report; a page view should not start those counts again each time.
+FIGURES_TTL_SECONDS = 120
 SECURITY_HEADERS = {
     # No inline script anywhere: every user-supplied string is escaped, and this stops whatever might slip by.
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -73,13 +75,14 @@ class WebTools:
         self.environment = environment
         self.cache = cache
 
-    def cached(self, key, load):
-        """Regions, agencies and categories change rarely: kept a few minutes rather than asked on every page."""
+    def cached(self, key, load, ttl_seconds=REFERENCE_TTL_SECONDS):
+        """Regions, agencies and categories change rarely, figures need not be to the second: kept a while
+        rather than asked on every page."""
         hit = self.cache.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         value = load()
-        self.cache[key] = (time.monotonic() + REFERENCE_TTL_SECONDS, value)
+        self.cache[key] = (time.monotonic() + ttl_seconds, value)
         return value
 
 
@@ -248,6 +251,9 @@ class WebBase:
 
     def _reference(self, name, load):
         return self.pages.cached(name, load)
+
+    def _figures(self, name, load):
+        return self.pages.cached(name, load, FIGURES_TTL_SECONDS)
 
     def _regions(self):
         """(provinces, {province code: [regencies/cities]}) from routing, cached."""
