@@ -79,6 +79,11 @@ def parse_sms(text, matcher):
 
 def sms_submission(parsed, phone, received_at=None):
     """The data intake stores for an SMS: a complaint, not anonymous, the sender's number as its contact."""
+    return channel_submission(parsed, {"phone": phone}, received_at)
+
+
+def channel_submission(parsed, reporter, received_at):
+    """A public complaint from a parsed SMS or mention: region from its text, `reporter` the only contact."""
     region = parsed["region"]
     return {
         "type": "complaint",
@@ -91,7 +96,7 @@ def sms_submission(parsed, phone, received_at=None):
         "region_hint": region["code"] if region else None,
         "anonymous": False,
         "confidential": False,
-        "reporter": {"phone": phone},
+        "reporter": reporter,
         "received_at": received_at,
     }
 

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from services.intake.sms import clean_text, make_title
+from services.intake.sms import channel_submission, clean_text, make_title
 
 DEFAULT_ACCOUNT = "lapor1708"
 SIGNATURE_PREFIX = "sha256="
@@ -144,21 +144,7 @@ def parse_created_at(value):
 
 def tweet_submission(parsed):
     """The data intake stores for a mention: a public complaint with the author's handle as its only contact."""
-    region = parsed["region"]
-    return {
-        "type": "complaint",
-        "title": parsed["title"],
-        "body": parsed["body"],
-        "occurred_at": None,
-        "location": {"region_code": region["code"], "region_name": region["name"]} if region else None,
-        "category": None,
-        "agency_code": None,
-        "region_hint": region["code"] if region else None,
-        "anonymous": False,
-        "confidential": False,
-        "reporter": {"handle": parsed["handle"]},
-        "received_at": parsed["created_at"],
-    }
+    return channel_submission(parsed, {"handle": parsed["handle"]}, parsed["created_at"])
 
 
 def tweet_length(text):
