@@ -20,21 +20,11 @@ from services.gateway.auth import Auth
 from services.gateway.exceptions import Unauthorized
 from services.gateway.service import GatewayService
 from services.gateway.storage import GatewayRepository
-from services.routing.seed import seed, seed_demo_units
 from services.routing.service import RoutingService
-from services.routing.storage import RoutingRepository
 from tests.conftest import TEST_SECRET_KEY
 
 PASSWORD = "kata-sandi-rahasia"
 ROOT = launcher.ROOT
-
-
-@pytest.fixture
-def routing_repo(open_repo):
-    repository = open_repo(RoutingRepository, "lapor_routing")
-    seed(repository)
-    seed_demo_units(repository)
-    return repository
 
 
 @pytest.fixture

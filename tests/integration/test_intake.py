@@ -10,7 +10,6 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_report
 from tests.support.proxy import TcpProxy
 from tests.support.recorder import make_recorder
@@ -30,11 +29,6 @@ def intake(start_service, tracking):
 @pytest.fixture
 def intake_repo(open_repo):
     return open_repo(IntakeRepository, "lapor_intake")
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 def submit(container, report=None, **kwargs):

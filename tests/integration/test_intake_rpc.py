@@ -9,7 +9,6 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.intake.service import MAX_BATCH, IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_report
 from tests.support.waiting import wait_for
 
@@ -25,11 +24,6 @@ def intake(start_service, service_config):
 @pytest.fixture
 def intake_repo(open_repo):
     return open_repo(IntakeRepository, "lapor_intake")
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 def count(intake_repo):

@@ -10,7 +10,6 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.recorder import make_recorder
 from tests.support.waiting import wait_for
 
@@ -46,11 +45,6 @@ def intake(start_service, recorder, service_config):
 @pytest.fixture
 def intake_repo(open_repo):
     return open_repo(IntakeRepository, "lapor_intake")
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 def test_an_sms_is_stored_with_its_region_and_answered_with_a_reply(intake, intake_repo, tracking_repo, recorder):

@@ -15,7 +15,6 @@ from services.gateway.service import GatewayService
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.recorder import make_recorder
 from tests.support.waiting import wait_for
 
@@ -69,11 +68,6 @@ def url(start_service, recorder):
 @pytest.fixture
 def intake_repo(open_repo):
     return open_repo(IntakeRepository, "lapor_intake")
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 def deliver(url, data, signature=None, body=None):

@@ -3,25 +3,10 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook
 
-from services.routing.seed import seed
 from services.routing.service import RoutingService
-from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def routing_repo(open_repo):
-    repository = open_repo(RoutingRepository, "lapor_routing")
-    seed(repository)
-    return repository
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 @pytest.fixture

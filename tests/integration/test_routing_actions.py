@@ -5,11 +5,8 @@ from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.errors import IllegalTransition, NotFound, ValidationFailed
-from services.routing.seed import seed, seed_demo_units
 from services.routing.service import RoutingService
-from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -20,19 +17,6 @@ NATIONAL_ADMIN = {"role": "national_admin", "username": "admin", "name": "Admin 
 def agency_admin(code, scope):
     return {"role": "agency_admin", "username": f"admin.{code}", "name": f"Admin {code}", "agency_code": code,
             "agency_name": code, "scope": scope}
-
-
-@pytest.fixture
-def routing_repo(open_repo):
-    repository = open_repo(RoutingRepository, "lapor_routing")
-    seed(repository)
-    seed_demo_units(repository)
-    return repository
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 @pytest.fixture

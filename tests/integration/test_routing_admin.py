@@ -13,9 +13,7 @@ from services.gateway.service import GatewayService
 from services.gateway.storage import GatewayRepository
 from services.routing.seed import seed
 from services.routing.service import RoutingService
-from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -24,18 +22,6 @@ METRO_ADMIN = {"role": "agency_admin", "username": "admin.metro", "name": "Admin
                "agency_name": "Pemerintah Kota Metro", "scope": ["KOTA-18.72"]}
 PASSWORD = "kata-sandi-rahasia"
 POTHOLE = {"title": "Jalan berlubang", "body": "Jalan berlubang besar di depan pasar, sudah dua bulan."}
-
-
-@pytest.fixture
-def routing_repo(open_repo):
-    repository = open_repo(RoutingRepository, "lapor_routing")
-    seed(repository)
-    return repository
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 @pytest.fixture

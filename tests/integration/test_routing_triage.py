@@ -6,29 +6,14 @@ from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 
-from services.routing.seed import seed
 from services.routing.service import RoutingService
-from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
-from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_submitted_event
 from tests.support.waiting import wait_for
 
 NATIONAL_ADMIN = {"role": "national_admin", "username": "admin", "name": "Admin Nasional", "scope": None}
 POTHOLE = "Jalan berlubang besar di Jalan Pala Iringmulyo depan masjid Al Ikhlas, motor sering jatuh."
 SAME_POTHOLE = "Lubang besar di jalan Pala Iringmulyo dekat masjid Al Ikhlas belum ditambal, banyak motor jatuh."
-
-
-@pytest.fixture
-def routing_repo(open_repo):
-    repository = open_repo(RoutingRepository, "lapor_routing")
-    seed(repository)
-    return repository
-
-
-@pytest.fixture
-def tracking_repo(open_repo):
-    return open_repo(TrackingRepository, "lapor_tracking")
 
 
 @pytest.fixture
