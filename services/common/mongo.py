@@ -24,6 +24,14 @@ UNPUBLISHED_GAUGE_CAP = 10_000
 _STAND_IN_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 
+def count_matching(collection, query):
+    """How many documents match `query`. Not pymongo's `count_documents`: it groups on the constant 1, which
+    nx-27017 evaluates document by document (6 s over 100k reports); a group on null it answers in SQL (20 ms),
+    and real MongoDB treats both alike."""
+    rows = list(collection.aggregate([{"$match": query}, {"$group": {"_id": None, "n": {"$sum": 1}}}]))
+    return rows[0]["n"] if rows else 0
+
+
 def is_time_field(key):
     """Our naming rule for timestamps: `at`, `*_at`, `*_until`."""
     return key == "at" or key.endswith("_at") or key.endswith("_until")

@@ -239,6 +239,11 @@ class CountSchema(OpenSchema):
     count = _present(fields.Integer)
 
 
+class WeekCountSchema(OpenSchema):
+    week = _present(fields.Date)
+    count = _present(fields.Integer)
+
+
 class StatsSchema(OpenSchema):
     total = _present(fields.Integer)
     by_status = _present(fields.Dict, keys=fields.String(), values=fields.Integer())
@@ -248,6 +253,9 @@ class StatsSchema(OpenSchema):
     by_region = _present(fields.List, fields.Nested(CountSchema))
     median_first_response_hours = _nullable(fields.Float)
     confidential_total = _present(fields.Integer)
+    weekly = _present(fields.List, fields.Nested(WeekCountSchema),
+                      metadata={"description": "Non-confidential reports per week (Monday, Asia/Jakarta), last 12"})
+    computed_at = _present(fields.AwareDateTime, metadata={"description": "When these figures were counted"})
 
 
 class AgencyFiguresSchema(OpenSchema):

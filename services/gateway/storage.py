@@ -3,7 +3,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
-from services.common.mongo import Repository
+from services.common.mongo import Repository, count_matching
 
 
 class GatewayRepository(Repository):
@@ -89,7 +89,7 @@ class GatewayRepository(Repository):
             query["tracking_id"] = tracking_id
         newest_first = [("at", DESCENDING), ("_id", DESCENDING)]
         entries = list(self.db.audit.find(query, {"_id": 0}).sort(newest_first).skip(skip).limit(limit))
-        return entries, self.db.audit.count_documents(query)
+        return entries, count_matching(self.db.audit, query)
 
 
 def _count_in_window(collection, key, window):

@@ -6,7 +6,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
-from services.common.mongo import Repository
+from services.common.mongo import Repository, count_matching
 
 PENDING_LEASE_SECONDS = 60
 RESENDABLE = ("dead", "failed")
@@ -111,7 +111,7 @@ class NotificationsRepository(Repository):
         filters = (("tracking_id", tracking_id), ("status", status), ("channel", channel))
         query = {key: value for key, value in filters if value}
         cursor = self.db.messages.find(query).sort("created_at", DESCENDING).skip((page - 1) * per_page).limit(per_page)
-        return list(cursor), self.db.messages.count_documents(query)
+        return list(cursor), count_matching(self.db.messages, query)
 
     # --- deadlines sla announced ----------------------------------------------------------------------------
 

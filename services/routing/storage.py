@@ -7,7 +7,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.common.events import now
-from services.common.mongo import Repository
+from services.common.mongo import Repository, count_matching
 from services.routing.domain import LOCAL_GOVERNMENT_KINDS
 
 # Statuses in which a report still waits for a national admin, and those in which it is no longer open.
@@ -105,10 +105,10 @@ class RoutingRepository(Repository):
         )
 
     def count_regions(self, level):
-        return self.db.regions.count_documents({"level": level})
+        return count_matching(self.db.regions, {"level": level})
 
     def count_agencies(self, kind=None):
-        return self.db.agencies.count_documents({"kind": kind} if kind else {})
+        return count_matching(self.db.agencies, {"kind": kind} if kind else {})
 
     def save_triage(self, result):
         """Keep the first triage per report (a redelivered `opened` does not redo it); returns the one kept."""
@@ -153,7 +153,7 @@ class RoutingRepository(Repository):
         return self.db.report_index.find_one({"_id": tracking_id})
 
     def count_queued(self):
-        return self.db.report_index.count_documents({"queued": True})
+        return count_matching(self.db.report_index, {"queued": True})
 
     # --- learning from national admins' dispositions ---
 

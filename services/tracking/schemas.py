@@ -100,6 +100,7 @@ class InboxQuerySchema(Schema):
         unknown = RAISE
 
     status = fields.String(validate=validate.OneOf(OPEN_STATUSES))
+    agency = fields.String(validate=validate.Length(min=1, max=64))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 

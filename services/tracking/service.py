@@ -38,6 +38,8 @@ ORPHAN_AGE_SECONDS = 60
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOT_FOUND = "Laporan tidak ditemukan."
 OFFICER_INVALID = "Data petugas tidak valid."
+STATS_TIMER_SECONDS = 20
+STATS_REFRESH_LEASE_SECONDS = 300
 AUTO_CLOSE_NOTE = "Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja."
 
 
@@ -193,11 +195,28 @@ class TrackingService(ObservedService):
     @rpc
     @unavailable_on_store_error
     def stats(self):
-        """Counts of non-confidential reports by status, channel, type, agency and region; one confidential total."""
-        counts = {field: self.storage.count_public_by(field) for field in domain.STATS_FIELDS}
-        names = self.storage.agency_names([code for code in counts["agency_code"] if code])
-        return domain.stats_view(counts, names, self.storage.public_first_response_seconds(),
-                                 self.storage.count_confidential())
+        """Counts of non-confidential reports by status, channel, type, agency, region and week; one confidential
+        total. Served from the last count while it is younger than LAPOR_STATS_MAX_AGE_SECONDS (recounted in
+        the background), because counting 100k reports takes seconds."""
+        max_age = self._stats_max_age()
+        snapshot = self.storage.stats_snapshot()
+        if snapshot is not None and domain.is_fresh(snapshot[1], now(), max_age):
+            return snapshot[0]
+        if snapshot is None or max_age <= 0:
+            return self._count_stats()
+        if self.storage.claim_stats_refresh(STATS_REFRESH_LEASE_SECONDS):
+            return self._count_stats_under_lease()
+        return snapshot[0]  # being recounted by another worker: the older figures rather than a second count
+
+    @timer(interval=STATS_TIMER_SECONDS, eager=True)
+    def refresh_stats(self):
+        """Recount before the snapshot gets too old to serve, so no page waits for the count."""
+        max_age = self._stats_max_age()
+        snapshot = self.storage.stats_snapshot()
+        if max_age <= 0 or (snapshot and domain.is_fresh(snapshot[1], now(), max_age / 2)):
+            return
+        if self.storage.claim_stats_refresh(STATS_REFRESH_LEASE_SECONDS):
+            self._count_stats_under_lease()
 
     @rpc
     @unavailable_on_store_error
@@ -259,9 +278,28 @@ class TrackingService(ObservedService):
                 {"id": "Wajib diisi.", "en": "Missing data for required field."}]})
         return domain.supporter_key(self.secrets.secret_key, tracking_id, client_address)
 
+    def _stats_max_age(self):
+        return float(self.config.get("STATS_MAX_AGE_SECONDS", domain.DEFAULT_STATS_MAX_AGE_SECONDS))
+
+    def _count_stats_under_lease(self):
+        try:
+            return self._count_stats()
+        finally:
+            self.storage.release_stats_refresh()
+
+    def _count_stats(self):
+        current = now()
+        counts = {field: self.storage.count_public_by(field) for field in domain.STATS_FIELDS + domain.STATS_BUCKETS}
+        names = self.storage.agency_names()
+        mondays = domain.stats_weeks(current.astimezone(JAKARTA).date())
+        stats = domain.stats_view(counts, names, counts["first_response_tenths"], self.storage.count_confidential(),
+                                  domain.weekly_counts(counts["created_day"], mondays), current)
+        self.storage.save_stats_snapshot(stats, current)
+        return stats
+
     def _inbox_of(self, viewer, query):
         try:
-            return domain.inbox_selection(viewer, query.get("status"))
+            return domain.inbox_selection(viewer, query.get("status"), query.get("agency"))
         except domain.NotVisible:
             raise Forbidden("Peran ini tidak memiliki kotak masuk.")
 

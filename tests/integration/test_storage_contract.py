@@ -24,7 +24,7 @@ from tests.support.factories import make_submitted_event
 QUERY_OPERATORS = {"$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$exists", "$regex", "$options"}
 UPDATE_OPERATORS = {"$set", "$inc", "$setOnInsert"}
 PIPELINE_STAGES = {"$match", "$group", "$sort", "$skip", "$limit"}
-GROUP_ACCUMULATORS = {"$sum"}
+GROUP_ACCUMULATORS = {"$sum", "$max"}
 
 
 class CommandLog(monitoring.CommandListener):
@@ -259,7 +259,7 @@ def exercise_tracking_actions(repository, report):
     at = now()
     changes = {"status": "completed", "version": 3, "updated_at": at, "completed_at": at, "flagged": True,
                "agency_code": "KOTA-18.72", "agency_name": "Pemerintah Kota Metro",
-               "first_response_at": at, "first_response_seconds": 5400.0,
+               "first_response_at": at, "first_response_seconds": 5400.0, "first_response_tenths": 15,
                "rating": {"score": 4, "comment": "Cepat", "at": at}, "pending_access_code_hash": "b" * 64}
     assert repository.compare_and_set(report, changes)
     stored = repository.get_report("10000004")
@@ -275,17 +275,25 @@ def exercise_tracking_actions(repository, report):
     assert repository.get_report("10000004")["support_count"] == 2
     secret = tracking_domain.new_case(_loaded(make_submitted_event(tracking_id="10000011", confidential=True)))
     repository.insert_report(secret)
-    by_flag = [("flagged", -1), ("created_at", 1)]
+    by_flag = [("flagged", -1), ("created_key", 1)]
     found, total = repository.find_inbox(("completed",), ["KOTA-18.72", "A"], by_flag, 1, 10)
     assert total == 1 and found[0]["tracking_id"] == "10000004"
     assert repository.find_inbox(("completed",), ["A"], [("due_at", 1)], 1, 10) == ([], 0)
-    found, total = repository.find_inbox(("received", "completed"), None, [("due_at", 1), ("created_at", 1)], 1, 10)
+    found, total = repository.find_inbox(("received", "completed"), None, [("due_at", 1), ("created_key", 1)], 1, 10)
     assert total == 2 and [r["tracking_id"] for r in found] == ["10000011", "10000004"]  # no deadline yet sorts first
     assert repository.count_public_by("status") == {"completed": 1}
     assert repository.count_public_by("agency_code") == {"KOTA-18.72": 1}
-    assert repository.agency_names(["KOTA-18.72", "NONE"]) == {"KOTA-18.72": "Pemerintah Kota Metro", "NONE": None}
-    assert repository.public_first_response_seconds() == [5400.0]
+    assert repository.count_public_by("first_response_tenths") == {15: 1}
+    assert repository.count_public_by("created_day") == {report["created_day"]: 1}
+    assert repository.agency_names() == {"KOTA-18.72": "Pemerintah Kota Metro"}
     assert repository.count_confidential() == 1
+    assert repository.stats_snapshot() is None
+    repository.save_stats_snapshot({"total": 1, "weekly": [{"week": "2026-11-23", "count": 1}]}, at)
+    stats, counted_at = repository.stats_snapshot()
+    assert stats["weekly"] == [{"week": "2026-11-23", "count": 1}] and abs((counted_at - at).total_seconds()) < 1
+    assert repository.claim_stats_refresh(60) and not repository.claim_stats_refresh(60)
+    repository.release_stats_refresh()
+    assert repository.claim_stats_refresh(60)
 
 
 def test_routing_storage_contract(recorded):

@@ -331,13 +331,17 @@ def test_each_role_has_its_own_inbox(tracking, service_config, repo):
     assert inbox(officer(scope=("KOTA-18.72-DPUPR",))) == ([ids[2]], 1)
     assert inbox(SUPERVISOR)[1] == 6
     assert inbox(SUPERVISOR, per_page="2", page="3") == ([ids[4], ids[5]], 6)  # no deadlines here: oldest first
+    assert inbox(SUPERVISOR, agency="KOTA-18.72") == ([ids[1], ids[3]], 2)  # drill-down, the confidential one too
+    assert inbox(officer(), agency="KOTA-18.72-DPUPR") == ([ids[2]], 1)
+    assert inbox(officer(scope=("KOTA-18.72-DPUPR",)), agency="PROV-18") == ([], 0)  # never outside the scope
     with pytest.raises(Forbidden):
         call(tracking, "inbox", {"role": "api_client"}, {})
     with pytest.raises(ValidationFailed):
         call(tracking, "inbox", NATIONAL_ADMIN, {"per_page": "500"})
 
 
-def test_stats_leave_confidential_reports_out_of_every_breakdown(tracking, service_config):
+def test_stats_leave_confidential_reports_out_of_every_breakdown(start_service, service_config):
+    tracking = start_service(TrackingService, STATS_MAX_AGE_SECONDS=0)
     ids = [make_tracking_id(1_000_000 + n) for n in range(4)]
     submitted = {0: timedelta(hours=2), 3: timedelta(hours=10)}  # the confidential one's 10 hours must not count
     for n, tracking_id in enumerate(ids):
@@ -356,3 +360,22 @@ def test_stats_leave_confidential_reports_out_of_every_breakdown(tracking, servi
     assert stats["by_agency"] == [{"code": "KOTA-18.72", "name": "Pemerintah Kota Metro", "count": 1}]
     assert stats["by_region"] == [{"code": "18.72", "count": 2}, {"code": "18.71", "count": 1}]
     assert stats["median_first_response_hours"] == 2.0
+    assert len(stats["weekly"]) == 12 and sum(week["count"] for week in stats["weekly"]) == 3
+
+
+def test_stats_are_served_from_the_last_count_until_it_is_too_old(start_service, service_config, repo):
+    tracking = start_service(TrackingService, STATS_MAX_AGE_SECONDS=600)
+    open_case(tracking, service_config, tracking_id=make_tracking_id(1_000_100))
+    repo.db.figures.delete_many({})  # the count the service made as it started, before this report
+    first = call(tracking, "stats")
+    open_case(tracking, service_config, tracking_id=make_tracking_id(1_000_101))
+
+    assert call(tracking, "stats") == first and first["total"] == 1
+    call(tracking, "refresh_stats")  # the count is young: the timer leaves it
+    assert call(tracking, "stats")["total"] == 1
+
+    repo.db.figures.update_one({"_id": "public_stats"}, {"$set": {
+        "computed_iso": (datetime.now(timezone.utc) - timedelta(seconds=400)).isoformat()}})
+    call(tracking, "refresh_stats")  # older than half the allowed age: recounted in the background
+    recounted = call(tracking, "stats")
+    assert recounted["total"] == 2 and recounted["computed_at"] > first["computed_at"]

@@ -7,8 +7,8 @@ import pytest
 from services.tracking.domain import (
     FINAL_STATUSES, OFFICER_ACTIONS, PRIVATE_KINDS, REPORTER_ACTIONS, STATUSES, TRANSITIONS, NotVisible,
     TransitionNotAllowed, action_change, audience_after, audience_of, changes_for, check_transition, inbox_selection,
-    new_case, new_entry, refusal, report_updated_event, report_view, shows_reporter, stats_view, supporter_key,
-    target_status, timeline_view, within_reopen_window,
+    created_key, is_fresh, jakarta_day, median_of_counts, new_case, new_entry, refusal, report_updated_event, report_view, shows_reporter,
+    stats_view, stats_weeks, supporter_key, target_status, timeline_view, weekly_counts, within_reopen_window,
 )
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
@@ -530,7 +530,7 @@ def test_an_entry_keeps_the_officer_username_but_the_event_does_not():
 
 def test_the_national_inbox_lists_the_queue_flagged_first():
     assert inbox_selection(viewer("national_admin")) == (
-        "national_admin", ("received", "verified"), None, [("flagged", -1), ("created_at", 1)])
+        "national_admin", ("received", "verified"), None, [("flagged", -1), ("created_key", 1)])
 
 
 def test_an_agency_inbox_is_its_scope_s_open_work_by_deadline():
@@ -559,13 +559,59 @@ def test_stats_view_ranks_agencies_and_regions_and_takes_the_median():
         "agency_code": {None: 2, "KOTA-18.72": 2, "PROV-18": 1}, "region_code": {"18.72": 4, None: 1},
     }
     stats = stats_view(counts, {"KOTA-18.72": "Pemerintah Kota Metro", "PROV-18": "Pemprov Lampung"},
-                       [3600, 7200, 36000], confidential_total=7)
+                       {10: 1, 20: 1, 100: 1}, confidential_total=7, weekly=[], computed_at=NOW)
     assert stats["total"] == 5 and stats["by_status"] == {"received": 2, "disposed": 3}
     assert stats["by_agency"] == [{"code": "KOTA-18.72", "name": "Pemerintah Kota Metro", "count": 2},
                                   {"code": "PROV-18", "name": "Pemprov Lampung", "count": 1}]
     assert stats["by_region"] == [{"code": "18.72", "count": 4}]
     assert (stats["median_first_response_hours"], stats["confidential_total"]) == (2.0, 7)
-    assert stats_view({f: {} for f in counts}, {}, [], 0)["median_first_response_hours"] is None
+    assert stats["computed_at"] == "2026-11-25T09:00:00+00:00"
+    assert stats_view({f: {} for f in counts}, {}, {}, 0, [], NOW)["median_first_response_hours"] is None
+
+
+@pytest.mark.parametrize("values", [[5], [1, 2], [3, 1, 2], [4, 4, 1, 9], [2, 2, 2, 7, 7, 7, 7], [0, 10, 10, 3, 3]])
+def test_the_median_of_counted_values_is_the_median_of_the_values(values):
+    import statistics
+    counts = {value: values.count(value) for value in values}
+    assert median_of_counts(counts) == statistics.median(values)
+    assert median_of_counts({}) is None and median_of_counts({3: 0, None: 4}) is None
+
+
+def test_the_weeks_end_with_this_one_and_count_each_day_in_its_week():
+    mondays = stats_weeks(NOW.date(), 3)  # 25 Nov 2026 is a Wednesday
+    assert mondays == ["2026-11-09", "2026-11-16", "2026-11-23"]
+    daily = {"2026-11-08": 5, "2026-11-09": 1, "2026-11-15": 2, "2026-11-22": 4, "2026-11-25": 3, None: 9}
+    assert weekly_counts(daily, mondays) == [
+        {"week": "2026-11-09", "count": 3}, {"week": "2026-11-16", "count": 4}, {"week": "2026-11-23", "count": 3}]
+
+
+def test_the_created_key_sorts_as_newest_first_does_whatever_the_offset():
+    from zoneinfo import ZoneInfo
+    earlier = created_key(datetime(2026, 11, 25, 15, 0, tzinfo=ZoneInfo("Asia/Jakarta")), "10000004")  # 08:00 UTC
+    later = created_key(datetime(2026, 11, 25, 8, 0, 0, 1, tzinfo=timezone.utc), "10000004")
+    same_time = created_key(datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc), "10000011")
+    assert earlier == "2026-11-25T08:00:00.000000Z|10000004"
+    assert sorted([later, same_time, earlier]) == [earlier, same_time, later]
+
+
+def test_a_report_s_day_is_its_day_in_jakarta():
+    assert jakarta_day(datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)) == "2026-11-23"  # 00:30 WIB
+    assert jakarta_day(datetime(2026, 11, 22, 16, 59, tzinfo=timezone.utc)) == "2026-11-22"
+
+
+def test_a_snapshot_is_served_until_it_is_too_old_and_never_with_no_age_allowed():
+    assert is_fresh(NOW - timedelta(seconds=119), NOW, 120)
+    assert not is_fresh(NOW - timedelta(seconds=121), NOW, 120)
+    assert not is_fresh(NOW, NOW, 0)
+    assert not is_fresh(NOW + timedelta(seconds=5), NOW, 120)  # counted "in the future": a clock moved back
+
+
+def test_a_drill_down_narrows_a_supervisor_to_one_agency_and_an_officer_only_within_scope():
+    assert inbox_selection(viewer("supervisor"), agency="KOTA-18.72")[2] == ["KOTA-18.72"]
+    assert inbox_selection(viewer("national_admin"), agency="KOTA-18.72")[1:3] == (
+        inbox_selection(viewer("supervisor"))[1], ["KOTA-18.72"])
+    assert inbox_selection(viewer("agency_officer", scope=IN_SCOPE), agency=IN_SCOPE[0])[2] == [IN_SCOPE[0]]
+    assert inbox_selection(viewer("agency_officer", scope=IN_SCOPE), agency="PROV-99")[2] == []
 
 
 @pytest.mark.parametrize("status", STATUSES)
