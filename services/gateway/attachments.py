@@ -65,7 +65,7 @@ def read_upload_form(request, limits, with_report=False):
         raise _too_large_body(limits)
     _refuse_unknown_fields(set(form) | set(files), with_report)
     report = _report_part(form, files) if with_report else None
-    uploads = [_upload(storage) for storage in files.getlist(FILE_FIELD)]
+    uploads = [upload_of(storage) for storage in files.getlist(FILE_FIELD)]
     uploads = [upload for upload in uploads if upload.filename or upload.size]  # a file input left empty
     if uploads or not with_report:
         attachments.check_files([attachments.Candidate(u.filename, u.head, u.size) for u in uploads], limits)
@@ -101,7 +101,8 @@ def _report_part(form, files):
     return parse_json(raw)
 
 
-def _upload(storage):
+def upload_of(storage):
+    """An uploaded file (werkzeug's FileStorage) as intake's attachment check reads it: name, stream, size, head."""
     stream = storage.stream
     head = stream.read(attachments.SNIFF_BYTES)
     stream.seek(0, 2)

@@ -1,19 +1,22 @@
-"""The national admins' console pages: agencies and units, notification templates, the working-day calendar,
-failed notifications with resend, and officer accounts. Every change goes through the gateway's audited
-`_admin_task`, with the same role checks as the API."""
+"""The admins' console pages: agencies and units (an agency admin adds units under its own agency), routing rules,
+notification templates, the working-day calendar, failed notifications with resend, and officer accounts. Every
+change goes through the gateway's audited `_admin_task`, with the same role checks as the API."""
 from eventlet import tpool
 from nameko.web.handlers import http
 
-from services.common.errors import IllegalTransition, NotFound, ValidationFailed
+from services.common.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from services.common.events import now
 from services.common.field_errors import translate_message
-from services.gateway import accounts, web_format
+from services.gateway import accounts, policy, web_format
 from services.gateway.admin import AccountError, checked_fields
 from services.gateway.web_base import WebBase, error_text, field_errors, redirect, web_page
 
 AGENCIES_PER_PAGE = 50
 MESSAGES_PER_PAGE = 20
 ACCOUNTS_PER_PAGE = 50
+RULE_VERSIONS_PER_PAGE = 20
+RULE_FIELD = "target-"  # + a taxonomy category: the form field of that category's target
+LOCAL_TARGETS = ("local_regency", "local_province")
 MESSAGE_STATUSES = ("dead", "failed", "pending", "held", "sent")
 ACCOUNT_FIELDS = ("username", "role", "agency_code", "name", "password")
 
@@ -47,17 +50,48 @@ class AdminPages(WebBase):
     @http("GET", "/konsol/instansi/<code>")
     @web_page
     def agency_page(self, visit, code):
-        self._require(visit, "agency_admin_pages")
+        self._require_agency(visit, code)
         return self._agency(visit, code)
 
-    def _agency(self, visit, code, status=200, errors=None, values=None):
+    def _require_agency(self, visit, code):
+        """National admins open every agency; an agency admin its own and the units under it."""
+        principal = self._require(visit)
+        if not _may_open_agency(principal, code):
+            raise Forbidden("Peran Anda tidak berhak melihat ini.")
+        return principal
+
+    def _agency(self, visit, code, status=200, errors=None, values=None, unit_errors=None, unit_values=None):
         agency = self.routing.agency(code)
         if agency is None:
             raise NotFound("Instansi tidak ditemukan.")
+        principal = visit.principal
+        if values is None and policy.may_do(principal["role"], "set_agency_contacts"):
+            values = self.routing.agency_contacts(code)
         return self._render(visit, "admin_agency.html", status=status, agency=agency,
                             units=self.routing.agencies(parent_code=code), errors=errors or {},
-                            contacts=values if values is not None else self.routing.agency_contacts(code),
-                            agency_names=self._agency_names())
+                            contacts=values or {}, agency_names=self._agency_names(),
+                            unit_errors=unit_errors or {}, unit=unit_values or {},
+                            categories=self._rule_categories() if policy.may_do(principal["role"], "add_unit") else [],
+                            may_open=lambda other: _may_open_agency(principal, other))
+
+    @http("POST", "/konsol/instansi/<code>/unit")
+    @web_page
+    def unit_create_post(self, visit, code):
+        form = visit.request.form
+        visit.check_csrf(form)
+        unit = unit_from_form(form)
+        try:
+            self._task(visit, "add_unit", {"agency_code": code, "name": unit["name"]},
+                       lambda principal: self.routing.add_unit(code, unit, principal))
+        except ValidationFailed as exc:
+            return self._agency(visit, code, 400, unit_errors=top_level_errors(field_errors(exc, visit.lang)),
+                                unit_values=unit)
+        self.pages.cache.pop("agencies", None)  # dispose targets and names list it now, not in five minutes
+        return redirect(f"/konsol/instansi/{code}?ok=admin.unit_added#units-title")
+
+    def _rule_categories(self):
+        """The triage taxonomy's categories [{category, label, target}]: what rules and units name."""
+        return self._reference("rule_categories", lambda: self.routing.routing_rules()["defaults"])
 
     @http("POST", "/konsol/instansi/<code>/kontak")
     @web_page
@@ -72,6 +106,51 @@ class AdminPages(WebBase):
         except ValidationFailed as exc:
             return self._agency(visit, code, 400, field_errors(exc, visit.lang), contacts)
         return redirect(f"/konsol/instansi/{code}?ok=common.done")
+
+    # --- routing rules --------------------------------------------------------------------------------------
+
+    @http("GET", "/konsol/aturan-rute")
+    @web_page
+    def routing_rules_page(self, visit):
+        self._require(visit, "routing_rules")
+        return self._routing_rules(visit)
+
+    def _routing_rules(self, visit, status=200, errors=None, rules=None):
+        """The current version as a form (or `rules` sent back with their errors beside each row), and history."""
+        current, history = self._in_parallel([self.routing.routing_rules, self.routing.routing_rules_history])
+        shown = current["rules"] if rules is None else rules
+        categories = [row["category"] for row in current["defaults"]]
+        page = web_format.positive_page(visit.request.args.get("page"))
+        names, errors = self._agency_names(), rule_errors(errors or {}, shown, categories)
+        return self._render(
+            visit, "admin_rules.html", status=status, current=current, chosen=rule_choices(shown), errors=errors,
+            invalid=[row for row in current["defaults"] if RULE_FIELD + row["category"] in errors],
+            field_prefix=RULE_FIELD,
+            targets=rule_targets(self._agencies(), [rule["target"] for rule in shown]),
+            history=page_of(history, page, RULE_VERSIONS_PER_PAGE),
+            history_pager=web_format.pages(page, RULE_VERSIONS_PER_PAGE, len(history)),
+            category_labels={row["category"]: row["label"] for row in current["defaults"]},
+            target_label=lambda target: rule_target_label(target, names, visit.t))
+
+    @http("POST", "/konsol/aturan-rute")
+    @web_page
+    def routing_rules_post(self, visit):
+        form = visit.request.form
+        visit.check_csrf(form)
+        rules = rules_from_form(form)
+        expected_version = form.get("version")
+
+        def save(principal):
+            if str(self.routing.routing_rules()["version"]) != expected_version:
+                raise IllegalTransition("Aturan disposisi sudah diubah orang lain; muat ulang lalu simpan lagi.")
+            return self.routing.save_routing_rules({"rules": rules}, principal)
+        try:
+            self._task(visit, "save_routing_rules", {}, save)
+        except ValidationFailed as exc:
+            return self._routing_rules(visit, 400, field_errors(exc, visit.lang), rules)
+        except IllegalTransition:
+            return self._routing_rules(visit, 409, {"_form": [visit.t("admin.rules_stale")]})
+        return redirect("/konsol/aturan-rute?ok=admin.rules_saved")
 
     # --- notification templates -----------------------------------------------------------------------
 
@@ -237,3 +316,64 @@ def _account_problems(message):
         problems.setdefault(field if problem else "_form", []).append(translate_message(problem or part))
     return problems
 
+
+def _may_open_agency(principal, code):
+    """Who opens an agency's console page: readers of every agency, or one who may add units within its scope."""
+    role = principal["role"]
+    return policy.may_read(role, "agency_admin_pages") or (
+        policy.may_do(role, "add_unit") and code in (principal.get("scope") or []))
+
+
+def unit_from_form(form):
+    """The `add_unit` body from the unit form: blanks left out as None, the code in capitals."""
+    code = (form.get("code") or "").strip().upper()
+    email = (form.get("email") or "").strip()
+    return {"name": (form.get("name") or "").strip(), "code": code or None, "email": email or None,
+            "categories": [category for category in form.getlist("categories") if category]}
+
+
+def top_level_errors(errors):
+    """Errors on `categories.3` and the like, shown beside the field they belong to."""
+    shown = {}
+    for path, texts in errors.items():
+        shown.setdefault(path.split(".")[0], []).extend(texts)
+    return shown
+
+
+def rules_from_form(form):
+    """The rules from the rules form, in its order: one per category given a target (a blank keeps the default)."""
+    return [{"category": field[len(RULE_FIELD):], "target": value.strip()}
+            for field, value in form.items(multi=True) if field.startswith(RULE_FIELD) and value.strip()]
+
+
+def rule_choices(rules):
+    return {rule["category"]: rule["target"] for rule in rules}
+
+
+def rule_errors(errors, rules, categories):
+    """Routing's `rules.<i>.<field>` errors beside the row of rule i's category; the rest above the form."""
+    shown = {}
+    for path, texts in errors.items():
+        parts = path.split(".")
+        index = int(parts[1]) if len(parts) == 3 and parts[0] == "rules" and parts[1].isdigit() else None
+        category = rules[index]["category"] if index is not None and index < len(rules) else None
+        key = RULE_FIELD + category if category in categories else "_form"
+        shown.setdefault(key, []).extend(texts)
+    return shown
+
+
+def rule_targets(agencies, chosen):
+    """The agencies a rule may name: national ones (no region), by name, plus any target already chosen."""
+    national = sorted((agency for agency in agencies if not agency.get("region_code")),
+                      key=lambda agency: agency["name"])
+    listed, names = {agency["code"] for agency in national}, {agency["code"]: agency["name"] for agency in agencies}
+    extra = [{"code": code, "name": names.get(code, code)} for code in dict.fromkeys(chosen)
+             if code not in listed and code not in LOCAL_TARGETS]
+    return national + extra
+
+
+def rule_target_label(target, agency_names, t):
+    if target in LOCAL_TARGETS:
+        return t(f"admin.rules_{target}")
+    name = agency_names.get(target)
+    return f"{name} ({target})" if name else target

@@ -191,7 +191,7 @@ class ConsolePages(WebBase):
         ranked = sorted(agencies, key=lambda row: (row["compliance_ratio"] is None, row["compliance_ratio"] or 0))
         breaches = sorted([row for row in agencies if (row.get("late") or 0) + (row.get("overdue") or 0)],
                           key=lambda row: -((row.get("late") or 0) + (row.get("overdue") or 0)))
-        volumes = self._weekly_volumes(visit)
+        volumes = self._weekly_volumes()
         return self._render(visit, "console_oversight.html", figures=figures, agencies=ranked, breaches=breaches,
                             by_province=compliance_by_province(agencies, regions), province_names=provinces,
                             volumes=volumes, agency_names=self._agency_names())
@@ -199,13 +199,14 @@ class ConsolePages(WebBase):
     @http("GET", "/konsol/pengawasan/instansi/<agency_code>")
     @web_page
     def oversight_agency_page(self, visit, agency_code):
-        """Drill-down: the agency's reports as the public feed lists them (never a reporter's identity)."""
-        self._require(visit, "oversight")
+        """Drill-down: the agency's open reports, overdue first, confidential ones too (never a reporter's
+        identity: the list shows none)."""
+        principal = self._require(visit, "oversight")
         names = self._agency_names()
         if agency_code not in names:
             raise NotFound("Instansi tidak ditemukan.")
         page = web_format.positive_page(visit.request.args.get("page"))
-        found = self.tracking.feed({"agency": agency_code, "page": page, "per_page": DRILL_PER_PAGE})
+        found = self.tracking.inbox(principal, {"agency": agency_code, "page": page, "per_page": DRILL_PER_PAGE})
         return self._render(visit, "console_drill.html", found=found, agency_code=agency_code,
                             agency_name=names[agency_code], pager=web_format.pages(page, DRILL_PER_PAGE,
                                                                                     found["total"]))

@@ -1,6 +1,5 @@
 """The citizen portal: home, submit with its receipt, track (public and reporter views), feed, report, stats."""
 import uuid
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from nameko.web.handlers import http
@@ -13,18 +12,16 @@ from services.common.errors import (
 )
 from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import web_format, web_session, web_text
-from services.gateway.attachments import FORM_ALLOWANCE_BYTES, _upload
+from services.gateway.attachments import FORM_ALLOWANCE_BYTES, upload_of
 from services.gateway.http import MAX_BODY_BYTES
 from services.gateway.limits import IP
 from services.gateway.web_base import WebBase, error_text, field_errors, is_htmx, redirect, web_page
-from services.gateway.web_format import JAKARTA
 from services.intake.attachments import Candidate, check_files
 
 ATTACHMENTS_FIELD = "attachments"
 FORM_FIELDS_ALLOWANCE = 40  # the submit form's own fields, well above the ~20 it has
 FEED_FILTERS = ("status", "agency", "region", "category", "type", "q", "from", "to")
 FEED_PER_PAGE = 20
-VOLUME_WEEKS = 8
 REGION_OPTIONS_LIMIT = 100
 # The reporter's actions: path segment → (tracking's action, the flash message after it).
 REPORTER_ACTIONS = {"balas": ("reply", "track.replied"), "nilai": ("rate", "track.rated"),
@@ -35,13 +32,6 @@ def _checked_id(tracking_id):
     if not is_valid_tracking_id(tracking_id):
         raise InvalidTrackingId("Nomor pelacakan tidak valid (periksa kembali angkanya).")
     return tracking_id
-
-
-def weekly_periods(today, weeks):
-    """[(Monday, Sunday)] of the last `weeks` weeks up to this one, oldest first, as ISO dates."""
-    monday = today - timedelta(days=today.weekday())
-    starts = [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
-    return [(start.isoformat(), (start + timedelta(days=6)).isoformat()) for start in starts]
 
 
 class PortalPages(WebBase):
@@ -269,7 +259,7 @@ class PortalPages(WebBase):
     def stats_page(self, visit):
         stats, sla = self._in_parallel([lambda: self._figures("stats", self.tracking.stats),
                                         lambda: self._figures("sla", lambda: self.sla.figures({}))])
-        volumes = self._weekly_volumes(visit)
+        volumes = self._weekly_volumes()
         names = self._agency_names()
         regions = {region["code"]: region["name"] for region in self._regions()[0]}
         for group in self._regions()[1].values():
@@ -277,17 +267,10 @@ class PortalPages(WebBase):
         return self._render(visit, "stats.html", stats=stats, sla=sla, volumes=volumes, agency_names=names,
                             region_names=regions, charts=_stats_charts(visit, stats, sla, volumes, names))
 
-    def _weekly_volumes(self, visit):
-        """[(Monday, public reports created that week)] for the last weeks: one counted page per week (tracking
-        has no per-week figures yet), kept for a while like the other figures."""
-        periods = weekly_periods(visit.now.astimezone(JAKARTA).date(), VOLUME_WEEKS)
-
-        def count():
-            return self._in_parallel([
-                (lambda first=first, last=last: self.tracking.feed(
-                    {"page": 1, "per_page": 1, "from": first, "to": last})["total"]) for first, last in periods])
-        totals = self._figures(f"volumes:{periods[0][0]}", count)
-        return list(zip([first for first, _ in periods], totals))
+    def _weekly_volumes(self):
+        """[(Monday, public reports created that week)], oldest first, as tracking counted them."""
+        stats = self._figures("stats", self.tracking.stats)
+        return [(row["week"], row["count"]) for row in stats.get("weekly") or []]
 
 
 def web_uploads(request, limits):
@@ -297,7 +280,7 @@ def web_uploads(request, limits):
     request.max_form_memory_size = MAX_BODY_BYTES
     request.max_form_parts = limits.max_count + FORM_FIELDS_ALLOWANCE
     form = request.form
-    uploads = [_upload(storage) for storage in request.files.getlist(ATTACHMENTS_FIELD)]
+    uploads = [upload_of(storage) for storage in request.files.getlist(ATTACHMENTS_FIELD)]
     return form, [upload for upload in uploads if upload.filename or upload.size]  # a file input left empty
 
 

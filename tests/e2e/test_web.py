@@ -243,10 +243,10 @@ def test_an_anonymous_report_shows_no_reporter_to_the_agency(page, site):
 def test_a_confidential_report_is_absent_from_the_public_feed(page, site):
     marker = uuid.uuid4().hex[:8]
     secret_id, _ = submit_report(page, f"Rahasia {marker}", f"Laporan rahasia tentang pengadaan {marker}.",
-                                 confidential=True)
+                                 agency=METRO, confidential=True, name="Sri Wahyuni")
     public_id, _ = submit_report(page, f"Terbuka {marker}", f"Laporan terbuka tentang pengadaan {marker}.")
     wait_for_status(site, public_id)
-    wait_for_status(site, secret_id)
+    wait_for_status(site, secret_id, "disposed")
 
     page.goto("/laporan")
     page.get_by_label("Kata kunci").fill(marker)
@@ -263,6 +263,12 @@ def test_a_confidential_report_is_absent_from_the_public_feed(page, site):
     page.goto("/statistik")
     expect(page.locator("#chart-volume")).to_be_visible()
     shot(page, "18-statistics")
+
+    sign_in(page, "demo.supervisor")  # the oversight drill-down lists it, without the reporter
+    page.goto(f"/konsol/pengawasan/instansi/{METRO}")
+    expect(page.get_by_role("link", name=secret_id)).to_be_visible()
+    assert "Sri Wahyuni" not in page.content()
+    shot(page, "26-oversight-drill-down")
 
 
 def test_a_script_in_a_report_is_shown_as_text_and_never_runs(page, site):
@@ -292,4 +298,135 @@ def test_english_and_a_phone_width_screen(browser, site):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("username, password")
     shot(page, "20-login-refused-phone-en")
+    context.close()
+
+
+# --- the national admins' routing rules and an agency's units ----------------------------------------------
+
+def routing_rules_version(site):
+    token = requests.post(f"{site}/api/v1/auth/token", json={"username": "demo.admin", "password": PASSWORD},
+                          timeout=30).json()["access_token"]
+    return requests.get(f"{site}/api/v1/routing-rules", headers={"Authorization": f"Bearer {token}"},
+                        timeout=30).json()["version"]
+
+
+def save_rules(page):
+    page.get_by_role("button", name="Simpan sebagai versi baru").click()
+    expect(page.get_by_role("status")).to_have_text("Aturan disposisi tersimpan sebagai versi baru.")
+
+
+def test_a_national_admin_saves_a_routing_rule_as_a_new_version(page, site):
+    sign_in(page, "demo.admin")
+    page.get_by_role("link", name="Aturan disposisi").click()
+    expect(page.get_by_role("heading", name="Aturan disposisi", level=1)).to_be_visible()
+    version = routing_rules_version(site)
+    customs = page.get_by_label("Bea dan cukai", exact=True)
+    customs.select_option("KEMENKEU")
+    save_rules(page)
+    expect(page.locator("#rules-version")).to_contain_text(f"Versi {version + 1}")
+    expect(page.locator("#rules-version")).to_contain_text("Admin Nasional (demo)")
+    expect(customs).to_have_value("KEMENKEU")
+    latest = page.locator("#rules-history tbody tr").first
+    expect(latest).to_contain_text("Admin Nasional (demo)")
+    latest.locator("summary").click()
+    expect(latest).to_contain_text("Bea dan cukai → Kementerian Keuangan (KEMENKEU)")
+    shot(page, "21-admin-routing-rules")
+
+    customs.select_option("")  # back to the taxonomy's own target, as a version of its own
+    save_rules(page)
+    expect(page.locator("#rules-version")).to_contain_text(f"Versi {version + 2}")
+    expect(customs).to_have_value("")
+    expect(page.locator("#rules-history tbody tr").first).to_contain_text("Tanpa aturan")
+
+
+def test_a_bad_routing_rule_is_shown_beside_its_row_and_changes_nothing(page, site):
+    sign_in(page, "demo.admin")
+    page.goto("/konsol/aturan-rute")
+    version = routing_rules_version(site)
+    # A form made stale (or forged): a code no agency has.
+    page.locator("#target-customs option[value='POLRI']").evaluate("option => { option.value = 'TIDAK-ADA'; }")
+    page.get_by_label("Bea dan cukai", exact=True).select_option("TIDAK-ADA")
+    page.get_by_role("button", name="Simpan sebagai versi baru").click()
+    expect(page.locator("#err-target-customs")).to_contain_text("kode instansi yang dikenal")
+    expect(page.locator(".form-error")).to_contain_text("Tidak ada yang disimpan")
+    expect(page.locator(".form-error").get_by_role("link", name="Bea dan cukai")).to_have_attribute(
+        "href", "#target-customs")
+    expect(page.get_by_label("Bea dan cukai", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Bea dan cukai", exact=True)).to_have_value("TIDAK-ADA")
+    expect(page.locator("#rules-version")).to_contain_text(f"Versi {version}")
+    assert routing_rules_version(site) == version
+    shot(page, "22-admin-routing-rules-error")
+
+    # Another admin saves meanwhile: this page's version is stale, so nothing of it is saved.
+    token = requests.post(f"{site}/api/v1/auth/token", json={"username": "demo.admin", "password": PASSWORD},
+                          timeout=30).json()["access_token"]
+    saved = requests.put(f"{site}/api/v1/routing-rules", json={"rules": []}, timeout=30,
+                         headers={"Authorization": f"Bearer {token}"})
+    assert saved.status_code == 200, saved.text
+    page.get_by_label("Bea dan cukai", exact=True).select_option("POLRI")
+    page.get_by_role("button", name="Simpan sebagai versi baru").click()
+    expect(page.get_by_role("alert").first).to_contain_text("sudah diubah orang lain")
+    expect(page.locator("#rules-version")).to_contain_text(f"Versi {version + 1}")
+    expect(page.get_by_label("Bea dan cukai", exact=True)).to_have_value("")
+    assert routing_rules_version(site) == version + 1
+
+
+def test_an_agency_admin_adds_a_unit_and_it_is_listed(page, site):
+    marker = uuid.uuid4().hex[:6]
+    sign_in(page, "demo.metro.admin")
+    page.get_by_role("link", name="Instansi saya").click()
+    expect(page.get_by_role("heading", name="Tambah unit")).to_be_visible()
+    page.get_by_label("Nama unit").fill("Di")
+    page.get_by_role("button", name="Simpan unit").click()
+    expect(page.locator("#err-name")).to_contain_text("Panjang harus antara 3 dan 200")
+    expect(page.get_by_label("Nama unit")).to_have_value("Di")
+
+    name, code = f"Dinas Pendidikan Kota Metro {marker}", f"kota-18.72-disdik-{marker}"
+    page.get_by_label("Nama unit").fill(name)
+    page.get_by_label("Kode unit").fill(code)
+    page.locator("summary", has_text="Kategori yang ditangani").click()
+    page.get_by_label("Pendidikan dasar dan menengah").check()
+    page.get_by_role("button", name="Simpan unit").click()
+    expect(page.get_by_role("status")).to_contain_text("Unit ditambahkan")
+    expect(page.locator("#units")).to_contain_text(name)
+    expect(page.locator("#units")).to_contain_text(code.upper())
+    shot(page, "23-admin-agency-units")
+    assert page.goto("/konsol/instansi/KOTA-18.71").status == 403  # another government's page
+
+
+def test_an_agency_officer_sees_no_unit_form_and_is_refused(page, site):
+    marker = uuid.uuid4().hex[:6]
+    sign_in(page, "demo.metro.officer")
+    expect(page.get_by_role("link", name="Instansi saya")).to_have_count(0)
+    assert page.goto(f"/konsol/instansi/{METRO_UNIT}").status == 403
+    expect(page.get_by_role("heading", name="Tambah unit")).to_have_count(0)
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")  # the sign-out form's
+    refused = page.request.post(f"/konsol/instansi/{METRO_UNIT}/unit", form={"csrf_token": csrf,
+                                                                              "name": f"Seksi Jalan {marker}"})
+    assert refused.status == 403
+    units = requests.get(f"{site}/api/v1/agencies", params={"parent": METRO_UNIT}, timeout=30).json()["items"]
+    assert not [unit for unit in units if marker in unit["name"]]
+
+    page.get_by_role("link", name="Aturan disposisi").click()  # every officer reads the rules; none saves them
+    expect(page.get_by_role("heading", name="Aturan disposisi", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Simpan sebagai versi baru")).to_have_count(0)
+    version = routing_rules_version(site)
+    refused = page.request.post("/konsol/aturan-rute", form={"csrf_token": csrf, "version": str(version),
+                                                             "target-customs": "POLRI"})
+    assert refused.status == 403 and routing_rules_version(site) == version
+
+
+def test_the_admin_pages_in_english_on_a_phone(browser, site):
+    context = browser.new_context(base_url=site, viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, "demo.admin")
+    page.goto("/konsol/aturan-rute?lang=en")
+    expect(page.get_by_role("heading", name="Routing rules", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Save as a new version")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "24-admin-routing-rules-phone-en")
+    page.goto(f"/konsol/instansi/{METRO}")
+    expect(page.get_by_role("heading", name="Add a unit")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "25-admin-agency-phone-en")
     context.close()

@@ -12,7 +12,6 @@ from services.gateway import policy, web_format, web_session, web_text
 from services.gateway.web import STATIC_DIR, static_file
 from services.gateway.web_base import TEMPLATES_DIR, Visit, WebBase, WebTools, _environment
 from services.gateway.web_console import allowed_actions, compliance_by_province
-from services.gateway.web_portal import weekly_periods
 
 SECRET = "unit-test-secret"
 NOW = datetime(2026, 11, 25, 7, 30, tzinfo=timezone.utc)  # 14.30 in Jakarta
@@ -139,11 +138,6 @@ def test_pages():
     assert web_format.positive_page("abc") == 1
     assert web_format.positive_page("0") == 1
     assert web_format.positive_page("99999") == 10_000
-
-
-def test_weekly_periods_end_with_this_week():
-    periods = weekly_periods(NOW.date(), 3)  # 25 Nov 2026 is a Wednesday
-    assert periods == [("2026-11-09", "2026-11-15"), ("2026-11-16", "2026-11-22"), ("2026-11-23", "2026-11-29")]
 
 
 # --- forms → API bodies ------------------------------------------------------------------------------------
