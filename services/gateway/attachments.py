@@ -170,6 +170,11 @@ class AttachmentRoutes:
     def download_attachment(self, request, tracking_id, attachment_id):
         """The file's bytes as stored, served as a download under the type judged from its content."""
         view, audience = self._seen_report(request, _checked_tracking_id(tracking_id))
+        return self._attachment_download(view, audience, attachment_id)
+
+    def _attachment_download(self, view, audience, attachment_id):
+        """One attachment of a report the caller sees (the API's and the web pages' alike): a download under the
+        type judged from its content, sandboxed, never rendered in LAPOR's origin."""
         listed = self._with_attachments(view, audience, required=True)["attachments"]
         item = next((item for item in listed if item["id"] == attachment_id), None)
         if item is None:

@@ -1,5 +1,4 @@
 """What every web page shares: the templates, the visitor's language and session, CSRF, errors and responses."""
-import base64
 import functools
 import logging
 import time
@@ -16,10 +15,8 @@ from services.common.errors import (
 )
 from services.common.events import now
 from services.gateway import policy, web_format, web_session, web_text
-from services.gateway.attachments import content_disposition
 from services.gateway.dependencies import secret_key
 from services.gateway.exceptions import MESSAGES, Unauthorized
-from services.intake.attachments import part_count
 
 log = logging.getLogger(__name__)
 
@@ -278,20 +275,6 @@ class WebBase:
 
     def _categories(self):
         return self._reference("categories", lambda: self.intake.categories())
-
-    def _attachment_download(self, view, audience, attachment_id):
-        """One attachment of a report the visitor sees, as the API serves it (attachments.py): a download under
-        the type judged from its content, never rendered in the page's origin."""
-        listed = self._with_attachments(view, audience, required=True)["attachments"]
-        item = next((item for item in listed if item["id"] == attachment_id), None)
-        if item is None:
-            raise NotFound("Lampiran tidak ditemukan.")
-        content = b"".join(
-            base64.b64decode(self.intake.attachment_part(view["tracking_id"], attachment_id, index)["content_b64"])
-            for index in range(part_count(item["size"])))
-        return Response(content, mimetype=item["content_type"], headers={
-            "Content-Disposition": content_disposition(item["filename"]),
-            "Content-Security-Policy": "default-src 'none'; sandbox", "Cache-Control": "private, no-store"})
 
     def _in_parallel(self, calls):
         """Run independent RPCs at once (a page's figures): [result] in the order given."""
