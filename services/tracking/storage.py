@@ -38,7 +38,6 @@ class TrackingRepository(Repository):
         self.db.reports.create_index([("agency_code", ASCENDING), ("status", ASCENDING), ("due_at", ASCENDING)])
         self.db.reports.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         self.db.reports.create_index([("status", ASCENDING), ("flagged", DESCENDING), ("created_key", ASCENDING)])
-        self.db.reports.create_index([("confidential", ASCENDING), ("created_day", ASCENDING)])
         self.db.supports.create_index("tracking_id")
         self._add_missing_created_keys()
 
