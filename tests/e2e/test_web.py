@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from devstack import launcher
@@ -299,6 +300,52 @@ def test_english_and_a_phone_width_screen(browser, site):
     expect(page.get_by_role("alert")).to_contain_text("username, password")
     shot(page, "20-login-refused-phone-en")
     context.close()
+
+
+# --- accessibility: axe-core on every main page, and the keyboard alone --------------------------------------
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CITIZEN_PAGES = ["/", "/lapor", "/lacak", "/laporan", "/statistik", "/masuk"]
+ADMIN_PAGES = ["/konsol", "/konsol/pengawasan", f"/konsol/pengawasan/instansi/{METRO}", "/konsol/aturan-rute",
+               "/konsol/instansi", f"/konsol/instansi/{METRO}", "/konsol/templat", "/konsol/kalender",
+               "/konsol/notifikasi", "/konsol/akun"]
+
+
+def axe_violations(page, path):
+    page.goto(path)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    return [f"{path}: {v['id']} ({v['impact']}) at {[node['target'] for node in v['nodes']][:3]}"
+            for v in results.response["violations"]]
+
+
+def test_every_main_page_meets_wcag_2_1_aa_as_axe_checks_it(page, site):
+    tracking_id, _ = submit_report(page, f"Trotoar rusak {uuid.uuid4().hex[:6]}", "Trotoar di depan pasar berlubang.")
+    wait_for_status(site, tracking_id)
+    found = [v for path in CITIZEN_PAGES + [f"/laporan/{tracking_id}"] for v in axe_violations(page, path)]
+    sign_in(page, "demo.admin")
+    found += [v for path in ADMIN_PAGES + [f"/konsol/laporan/{tracking_id}"] for v in axe_violations(page, path)]
+    assert not found, "\n".join(found)
+
+
+def test_an_officer_signs_in_and_a_citizen_reaches_every_field_with_the_keyboard_alone(page, site):
+    page.goto("/masuk")
+    page.get_by_label("Nama pengguna").focus()
+    page.keyboard.type("demo.admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Kotak masuk")).to_be_visible()
+    sign_out(page)
+
+    page.goto("/lapor")
+    controls = page.eval_on_selector_all(
+        "form[action=\"/lapor\"] :is(input, select, textarea, button):not([type=hidden]):not([disabled])",
+        "nodes => nodes.filter(n => n.offsetParent !== null).map(n => n.id || n.name)")
+    reached = []
+    for _ in range(len(controls) + 40):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.name"))
+    assert controls and set(controls) <= set(reached), f"never reached by Tab: {set(controls) - set(reached)}"
 
 
 # --- the national admins' routing rules and an agency's units ----------------------------------------------
