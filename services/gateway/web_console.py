@@ -1,6 +1,7 @@
 """The officer console: sign-in, the inbox by role, a report with the actions the role may take, oversight."""
 from collections import defaultdict
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from nameko.web.handlers import http
 
@@ -108,11 +109,14 @@ class ConsolePages(WebBase):
         args = visit.request.args
         page = web_format.positive_page(args.get("page"))
         status = args.get("status") if args.get("status") in INBOX_STATUSES[principal["role"]] else None
-        query = {"page": page, "per_page": INBOX_PER_PAGE, **({"status": status} if status else {})}
-        found = self.tracking.inbox(principal, query)
+        provinces = self._regions()[0]
+        province = args.get("region") if args.get("region") in {p["code"] for p in provinces} else None
+        filters = {key: value for key, value in (("status", status), ("region", province)) if value}
+        found = self.tracking.inbox(principal, dict(filters, page=page, per_page=INBOX_PER_PAGE))
         triage = self._triage_of_all(found["items"]) if principal["role"] == "national_admin" else {}
         return self._render(visit, "console_inbox.html", found=found, triage=triage, status=status,
-                            statuses=INBOX_STATUSES[principal["role"]], agency_names=self._agency_names(),
+                            province=province, provinces=provinces, statuses=INBOX_STATUSES[principal["role"]],
+                            agency_names=self._agency_names(), filters_query=urlencode(filters),
                             pager=web_format.pages(page, INBOX_PER_PAGE, found["total"]))
 
     def _triage_of_all(self, reports):

@@ -95,12 +95,17 @@ ACTION_SCHEMAS = {
 }
 
 
+REGION_CODE = r"^\d{2}(\.\d{2})?$"
+
+
 class InboxQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
     status = fields.String(validate=validate.OneOf(OPEN_STATUSES))
     agency = fields.String(validate=validate.Length(min=1, max=64))
+    region = fields.String(validate=validate.Regexp(REGION_CODE, error="Kode wilayah: provinsi (18) atau "
+                                                                       "kabupaten/kota (18.72)."))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 

@@ -189,7 +189,8 @@ class TrackingService(ObservedService):
         """An officer's work list: the national queue, an agency's open reports, or every open report."""
         query = _load(InboxQuerySchema(), query, "Parameter kotak masuk tidak valid.")
         audience, statuses, agency_codes, sort = self._inbox_of(_load(ViewerSchema(), viewer, OFFICER_INVALID), query)
-        reports, total = self.storage.find_inbox(statuses, agency_codes, sort, query["page"], query["per_page"])
+        reports, total = self.storage.find_inbox(statuses, agency_codes, sort, query["page"], query["per_page"],
+                                                 region=query.get("region"))
         return domain.views_page(reports, now(), audience, query["page"], query["per_page"], total)
 
     @rpc

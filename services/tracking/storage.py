@@ -213,14 +213,16 @@ class TrackingRepository(Repository):
         self.db.reports.update_one({"_id": tracking_id}, {"$inc": {"support_count": 1}})
         return True
 
-    def find_inbox(self, statuses, agency_codes, sort, page, per_page):
-        query = {"status": {"$in": list(statuses)}}
+    def find_inbox(self, statuses, agency_codes, sort, page, per_page, region=None):
+        """An inbox page and its total; `region` is a regency/city code or a province's (all its regencies)."""
+        within = _within_region(region) if region else {}
+        query = dict(within, status={"$in": list(statuses)})
         if agency_codes is not None:
             query["agency_code"] = {"$in": list(agency_codes)}
         cursor = self.db.reports.find(query).sort(sort).skip((page - 1) * per_page).limit(per_page)
         # Counted one status (and agency) at a time: the stand-in counts an equality in 40 ms, an `$in` in 300.
         choices = {"status": list(statuses), **({"agency_code": list(agency_codes)} if agency_codes is not None else {})}
-        return list(cursor), sum(count_matching(self.db.reports, one) for one in _combinations(choices))
+        return list(cursor), sum(count_matching(self.db.reports, dict(within, **one)) for one in _combinations(choices))
 
     def count_public_by(self, field):
         """{value: number of non-confidential reports} for one plain field.
@@ -285,6 +287,13 @@ def _public_query(filters):
     if filters.get("q"):
         query["search_text"] = {"$regex": re.escape(filters["q"].lower())}
     return query, choices
+
+
+def _within_region(code):
+    """The filter for a regency/city (18.72) or a whole province (18 and its 18.xx)."""
+    if "." in code:
+        return {"region_code": code}
+    return {"region_code": {"$regex": f"^{re.escape(code)}(\\.|$)"}}
 
 
 def _combinations(choices):

@@ -17,6 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from devstack import launcher
 from devstack.test_env import CHROMIUM
+from tests.support.factories import UNROUTABLE
 from tests.support.waiting import wait_for
 
 PASSWORD = "kata-sandi-uji-123"
@@ -300,6 +301,19 @@ def test_english_and_a_phone_width_screen(browser, site):
     expect(page.get_by_role("alert")).to_contain_text("username, password")
     shot(page, "20-login-refused-phone-en")
     context.close()
+
+
+def test_the_national_queue_is_split_by_province(page, site):
+    tracking_id, _ = submit_report(page, f"{UNROUTABLE['title']} {uuid.uuid4().hex[:6]}", UNROUTABLE["body"])
+    wait_for_status(site, tracking_id, "received")
+    sign_in(page, "demo.admin")
+    page.get_by_label("Provinsi").select_option("18")
+    page.get_by_role("button", name="Saring").click()
+    expect(page.get_by_role("link", name=f"Buka laporan {tracking_id}")).to_be_visible()
+    shot(page, "27-console-inbox-by-province")
+    page.get_by_label("Provinsi").select_option("31")
+    page.get_by_role("button", name="Saring").click()
+    expect(page.get_by_role("link", name=f"Buka laporan {tracking_id}")).to_have_count(0)
 
 
 # --- accessibility: axe-core on every main page, and the keyboard alone --------------------------------------

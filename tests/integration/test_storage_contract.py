@@ -279,6 +279,8 @@ def exercise_tracking_actions(repository, report):
     found, total = repository.find_inbox(("completed",), ["KOTA-18.72", "A"], by_flag, 1, 10)
     assert total == 1 and found[0]["tracking_id"] == "10000004"
     assert repository.find_inbox(("completed",), ["A"], [("due_at", 1)], 1, 10) == ([], 0)
+    assert repository.find_inbox(("completed",), None, by_flag, 1, 10, region="18")[1] == 1
+    assert repository.find_inbox(("completed",), None, by_flag, 1, 10, region="18.71")[1] == 0
     found, total = repository.find_inbox(("received", "completed"), None, [("due_at", 1), ("created_key", 1)], 1, 10)
     assert total == 2 and [r["tracking_id"] for r in found] == ["10000011", "10000004"]  # no deadline yet sorts first
     assert repository.count_public_by("status") == {"completed": 1}

@@ -334,6 +334,10 @@ def test_each_role_has_its_own_inbox(tracking, service_config, repo):
     assert inbox(SUPERVISOR, agency="KOTA-18.72") == ([ids[1], ids[3]], 2)  # drill-down, the confidential one too
     assert inbox(officer(), agency="KOTA-18.72-DPUPR") == ([ids[2]], 1)
     assert inbox(officer(scope=("KOTA-18.72-DPUPR",)), agency="PROV-18") == ([], 0)  # never outside the scope
+    assert inbox(NATIONAL_ADMIN, region="18") == inbox(NATIONAL_ADMIN, region="18.72") == ([ids[5], ids[0]], 2)
+    assert inbox(NATIONAL_ADMIN, region="31") == inbox(NATIONAL_ADMIN, region="18.71") == ([], 0)
+    with pytest.raises(ValidationFailed):
+        call(tracking, "inbox", NATIONAL_ADMIN, {"region": "1872"})
     with pytest.raises(Forbidden):
         call(tracking, "inbox", {"role": "api_client"}, {})
     with pytest.raises(ValidationFailed):
