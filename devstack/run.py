@@ -70,7 +70,23 @@ def announce_when_healthy(settings, manager):
         say(str(exc))
         return
     say(f"all services up: {', '.join(sorted(health['services']))}")
+    train_triage(settings)
     say(f"LAPOR is running at {settings.gateway_url}  (health: {settings.gateway_url}/health) — Ctrl-C to stop")
+
+
+def train_triage(settings):
+    """Train the triage model now rather than at routing's first hourly run (a stand-alone RPC on the bus)."""
+    from nameko.standalone.rpc import ClusterRpcProxy  # eventlet-based: only once the services are up
+    try:
+        with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=120) as cluster:
+            trained = cluster.routing.retrain()
+    except Exception as exc:  # noqa: BLE001 - the stack runs on the keyword taxonomy until the hourly run
+        say(f"triage model not trained now ({type(exc).__name__}); routing trains it within the hour")
+        return
+    if trained.get("trained"):
+        say(f"triage model {trained['version']} trained on {trained['examples']} examples")
+    else:
+        say(f"triage model not trained: {trained.get('reason')}")
 
 
 def main():
