@@ -279,7 +279,10 @@ def _channel_paths():
                 {200: _answer(schemas.TwitterAnswerSchema)}, (400, 403, 413, 415, 503), security=PUBLIC,
                 body=_json_body(schemas.TwitterDeliverySchema, description=(
                     "Each tweet_create_events item as intake's Tweet schema; other events are ignored.")),
-                parameters=[_header("X-Twitter-Webhooks-Signature", "sha256=<base64 HMAC-SHA256 of the body>.")]),
+                parameters=[_header("X-Twitter-Webhooks-Signature", "sha256=<base64 HMAC-SHA256 of the body>.")],
+                description=("Each author gets the access code by direct message. 503 while intake or notifications "
+                             "is away, possibly after the report was stored: Twitter delivers again, and a "
+                             "redelivered tweet makes neither a second report nor a second direct message.")),
         },
     }
 

@@ -129,9 +129,11 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, ObservedService)
     @http("POST", "/api/v1/channels/twitter")
     @api
     def receive_tweets(self, request):
-        """Mentions of the LAPOR account (Account Activity API, signed); each `reply` is public, so no access code."""
+        """Mentions of the LAPOR account (Account Activity API, signed); each `reply` is public, so the access
+        code goes to the author by direct message (503 while notifications cannot take it: Twitter redelivers)."""
         signature = request.headers.get(SIGNATURE_HEADER)
-        return json_response(self.twitter.receive(read_body(request), signature, self.intake.submit_tweet))
+        return json_response(self.twitter.receive(read_body(request), signature, self.intake.submit_tweet,
+                                                  self.notifications.send_receipt_code))
 
     @http("GET", "/api/v1/reports")
     @api

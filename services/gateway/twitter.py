@@ -21,6 +21,15 @@ def webhook_answer(receipts):
     return answer
 
 
+def send_code_to_author(tweet, receipt, send_receipt_code):
+    """The access code by direct message to the tweet's author, addressed by numeric user id."""
+    author_id = twitter.author_id(tweet)
+    if author_id is None:  # intake took the tweet without one: there is nobody to send it to
+        log.warning("tweet %s has no author id: its access code cannot be sent", tweet.get("id_str"))
+        return
+    send_receipt_code(receipt["tracking_id"], "twitter", author_id, receipt["access_code"])
+
+
 class TwitterWebhook(DependencyProvider):
     """Config `TWITTER_CONSUMER_SECRET` signs every delivery; without it the channel is off (503)."""
 
@@ -40,10 +49,14 @@ class TwitterWebhook(DependencyProvider):
                 "Missing data for required field.")]})
         return twitter.crc_response(secret, crc_token)
 
-    def receive(self, body, signature, submit_tweet):
-        """Each mention of the account in a signed payload through `submit_tweet`; the answer, without codes.
+    def receive(self, body, signature, submit_tweet, send_receipt_code):
+        """Each mention of the account in a signed payload through `submit_tweet`, its access code to the author
+        through `send_receipt_code` (by direct message); the answer, without codes.
 
         A mention intake refuses (nothing left once the hashtags are gone) is skipped, so the others still count.
+        Unavailable from either call answers the whole delivery 503, so Twitter delivers it again:
+        intake answers a tweet it already has with the same report and code, and notifications sends a report's
+        receipt code once however often it is asked.
         """
         if not twitter.signature_matches(self._secret(), body, signature):
             raise Forbidden("Tanda tangan webhook Twitter tidak valid.")
@@ -54,9 +67,8 @@ class TwitterWebhook(DependencyProvider):
             except (ValidationFailed, IdempotencyConflict) as exc:
                 log.warning("tweet %s not taken as a report: %s %s", tweet.get("id_str"), exc.code, exc.fields)
                 continue
+            send_code_to_author(tweet, receipt, send_receipt_code)
             # The access code stays out: the reply is posted publicly.
-            # TODO: send receipt["access_code"] to the author by direct message once notifications has a
-            # Twitter adapter; until then a Twitter reporter can follow the report by its tracking ID only.
             receipts.append({"tracking_id": receipt["tracking_id"], "reply": receipt["reply"],
                              "tweet_id": tweet.get("id_str")})
         return webhook_answer(receipts)

@@ -164,7 +164,8 @@ class LenientSchema(Schema):
 
 
 class TweetUserSchema(LenientSchema):
-    id_str = fields.String(validate=validate.Length(max=32), allow_none=True)
+    # The author's numeric id: direct messages are addressed by it, never by the (changeable) screen name.
+    id_str = fields.String(validate=validate.Regexp(r"^[0-9]{1,20}$", error="Invalid input."), allow_none=True)
     screen_name = fields.String(required=True, validate=validate.Regexp(r"^\w{1,50}$", flags=re.ASCII,
                                                                          error="Invalid input."))
 

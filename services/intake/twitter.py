@@ -116,7 +116,8 @@ def strip_tweet(tweet, account):
 
 
 def parse_tweet(tweet, account, matcher):
-    """{tweet_id, handle, body, title, region, created_at} for a mention of the account; ValueError otherwise."""
+    """{tweet_id, handle, twitter_id, body, title, region, created_at} for a mention of the account; ValueError
+    otherwise. `twitter_id` (the author's numeric id, which direct messages go to) is None when absent or not digits."""
     if not is_report_mention(tweet, account):
         raise ValueError("not a mention of the LAPOR account (or its own tweet, or a retweet)")
     body = strip_tweet(tweet, account)
@@ -127,11 +128,19 @@ def parse_tweet(tweet, account, matcher):
     return {
         "tweet_id": tweet["id_str"],
         "handle": f"@{tweet['user']['screen_name']}",
+        "twitter_id": author_id(tweet),
         "body": body,
         "title": make_title(body),
         "region": region,
         "created_at": parse_created_at(tweet.get("created_at")),
     }
+
+
+def author_id(tweet):
+    """The author's numeric user id (`user.id_str`), or None when the tweet lacks one or it is not all digits."""
+    user = tweet.get("user")
+    user_id = user.get("id_str") if isinstance(user, dict) else None
+    return user_id if isinstance(user_id, str) and re.fullmatch(r"[0-9]{1,20}", user_id) else None
 
 
 def parse_created_at(value):
@@ -143,8 +152,12 @@ def parse_created_at(value):
 
 
 def tweet_submission(parsed):
-    """The data intake stores for a mention: a public complaint with the author's handle as its only contact."""
-    return channel_submission(parsed, {"handle": parsed["handle"]}, parsed["created_at"])
+    """The data intake stores for a mention: a public complaint whose only contact is the author's handle and
+    numeric id (notifications sends direct messages to the id)."""
+    contact = {"handle": parsed["handle"]}
+    if parsed.get("twitter_id"):
+        contact["twitter_id"] = parsed["twitter_id"]
+    return channel_submission(parsed, contact, parsed["created_at"])
 
 
 def tweet_length(text):

@@ -1,5 +1,5 @@
 """Delivery adapters, one per way out: log (the local default), SMTP e-mail, SMS over an HTTP gateway or SMPP,
-signed webhooks to agency systems, and the agency console (the outbox itself)."""
+Twitter/X direct messages, signed webhooks to agency systems, and the agency console (the outbox itself)."""
 import hashlib
 import hmac
 import json
@@ -24,6 +24,7 @@ Delivery = namedtuple("Delivery", "message_id tracking_id channel recipient mask
 
 CHANNELS = ("sms", "email", "twitter", "webhook", "console")
 DEFAULT_TIMEOUT_SECONDS = 10
+DEFAULT_TWITTER_API_URL = "https://api.twitter.com"
 SIGNATURE_HEADER = "X-Lapor-Signature"
 DELIVERY_HEADER = "X-Lapor-Delivery"
 
@@ -99,6 +100,30 @@ class HttpSmsAdapter:
         response = requests.post(self.url, json={"to": delivery.recipient, "text": delivery.text,
                                                  "reference": delivery.message_id},
                                  headers=headers, timeout=self.timeout)
+        _raise_for_status(response)
+        return {"adapter": self.name}
+
+
+class TwitterDmAdapter:
+    """Direct messages from the LAPOR account (X API v2 "Send a new message to a user"): POST {text} as JSON to
+    the recipient's one-to-one conversation, with the account's OAuth 2.0 user token (scope dm.write)."""
+
+    name = "twitter"
+
+    def __init__(self, config):
+        self.api_url = (config.get("TWITTER_API_URL") or DEFAULT_TWITTER_API_URL).rstrip("/")
+        self.token = config.get("TWITTER_DM_TOKEN") or ""
+        self.timeout = float(config.get("NOTIFY_SEND_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
+        if not self.token:
+            raise ValueError("the twitter adapter needs LAPOR_TWITTER_DM_TOKEN")
+
+    def send(self, delivery):
+        # The id goes into the URL path: anything but digits could point the request elsewhere.
+        if not (delivery.recipient.isascii() and delivery.recipient.isdigit()):
+            raise PermanentFailure("not a Twitter user id")
+        response = requests.post(f"{self.api_url}/2/dm_conversations/with/{delivery.recipient}/messages",
+                                 json={"text": delivery.text}, headers={"Authorization": f"Bearer {self.token}"},
+                                 timeout=self.timeout)
         _raise_for_status(response)
         return {"adapter": self.name}
 
@@ -185,9 +210,9 @@ def _flag(value):
 
 
 ADAPTERS = {"log": LogAdapter, "smtp": SmtpAdapter, "http": HttpSmsAdapter, "smpp": SmppAdapter,
-            "webhook": WebhookAdapter}
+            "twitter": TwitterDmAdapter, "webhook": WebhookAdapter}
 # Which adapter may carry which channel (log carries anything).
-CARRIES = {"smtp": {"email"}, "http": {"sms"}, "smpp": {"sms"}, "webhook": {"webhook"}}
+CARRIES = {"smtp": {"email"}, "http": {"sms"}, "smpp": {"sms"}, "twitter": {"twitter"}, "webhook": {"webhook"}}
 
 
 def parse_routes(text):

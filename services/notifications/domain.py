@@ -5,19 +5,24 @@ from collections import namedtuple
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from services.common.field_errors import translate_message
 from services.notifications import templates
 
 # One message to write: its audience, template, language-neutral data, and whether it waits for a deadline.
 Planned = namedtuple("Planned", "audience template data hold")
 
 ACCESS_CODE_TEMPLATE = "access_code_reissued"
+# The first code, for a channel whose public answer cannot carry it (the reply to a mention).
+RECEIPT_CODE_TEMPLATE = "access_code_receipt"
+RECEIPT_CODE_CHANNELS = frozenset({"twitter"})
 MASKED_ACCESS_CODE = "****-****"
 
 # Channels whose webhook answer is itself the receipt (the SMS reply, the reply to the mention).
 RECEIPT_AT_INTAKE_CHANNELS = frozenset({"sms", "twitter"})
 
 # A contact field and the channel that reaches it; the order other contacts are told in.
-CONTACT_CHANNELS = (("email", "email"), ("phone", "sms"), ("handle", "twitter"))
+# Twitter goes to the numeric user id: direct messages are addressed by it, and a handle can change hands.
+CONTACT_CHANNELS = (("email", "email"), ("phone", "sms"), ("twitter_id", "twitter"))
 AGENCY_CONTACT_CHANNELS = (("email", "email"), ("webhook_url", "webhook"))
 ORIGIN_CHANNELS = {"sms": "sms", "twitter": "twitter"}  # every other intake channel answers by e-mail
 
@@ -120,9 +125,12 @@ def agency_recipient(channel, agency_code, contacts):
 
 
 def mask_recipient(recipient, channel=None):
-    """`0812****7890` for phones, `s***@example.id` for e-mail, `@h***` for handles, the host of a webhook."""
+    """`0812****7890` for phones, `s***@example.id` for e-mail, `12***` for Twitter user ids (`@h***` for
+    handles), the host of a webhook."""
     if channel == CONSOLE:
         return recipient  # an agency code, nobody's contact
+    if channel == "twitter":
+        return f"{recipient[:2]}***"
     if recipient.startswith(("http://", "https://")):
         parts = urlsplit(recipient)
         return f"{parts.scheme}://{parts.hostname}/***"
@@ -162,6 +170,25 @@ def access_code_texts(tracking_id, access_code, template_texts):
 def access_code_message_id(tracking_id, channel):
     """Each request for a new code is its own message (no timeline version ties it to one)."""
     return f"{tracking_id}:{ACCESS_CODE_TEMPLATE}:{uuid.uuid4().hex}:{channel}"
+
+
+def receipt_code_message_id(tracking_id, channel):
+    """One receipt code per report and channel: a redelivered mention never sends a second one."""
+    return f"{tracking_id}:{RECEIPT_CODE_TEMPLATE}:{channel}"
+
+
+def receipt_code_problems(tracking_id, channel, recipient, access_code):
+    """{field: [bilingual message]} for a receipt code request that cannot be sent; empty when it can."""
+    problems = {}
+    for field, value in (("tracking_id", tracking_id), ("recipient", recipient), ("access_code", access_code)):
+        if not isinstance(value, str) or not value.strip():
+            problems[field] = [translate_message("Missing data for required field.")]
+    if channel not in RECEIPT_CODE_CHANNELS:
+        problems["channel"] = [translate_message(f"Must be one of: {', '.join(sorted(RECEIPT_CODE_CHANNELS))}.")]
+    elif "recipient" not in problems and not (recipient.isascii() and recipient.isdigit()):
+        problems["recipient"] = [{"id": "Harus ID pengguna Twitter (angka).",
+                                  "en": "Must be a Twitter user id (digits)."}]
+    return problems
 
 
 def retry_delay(attempts, base, cap, factor=2, jitter=random.random):

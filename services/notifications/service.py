@@ -103,20 +103,25 @@ class NotificationsService(ObservedService):
         False (and nothing kept) when there is no contact to send it to."""
         contact = self.intake.contact(reporter_ref) if reporter_ref else None
         deliveries = domain.reporter_deliveries(channel, contact)
-        texts = {language: self._template_text(domain.ACCESS_CODE_TEMPLATE, language)
-                 for language in templates.LANGUAGES}
-        text, kept_text = domain.access_code_texts(tracking_id, access_code, texts)
-        for delivery_channel, recipient in deliveries:
-            message_id = domain.access_code_message_id(tracking_id, delivery_channel)
-            message = {
-                "_id": message_id, "tracking_id": tracking_id, "version": None, "audience": "reporter",
-                "reporter_ref": reporter_ref, "channel": delivery_channel, "language": self._language(),
-                "recipient_masked": domain.mask_recipient(recipient, delivery_channel),
-                "template": domain.ACCESS_CODE_TEMPLATE, "text": kept_text, "secret": True, "event_at": now(),
-            }
-            if self.storage.add_message(message):
-                self._deliver(self.storage.get_message(message_id), recipient, text=text)
+        self._send_code(domain.ACCESS_CODE_TEMPLATE, tracking_id, access_code, deliveries,
+                        key=lambda delivery_channel: domain.access_code_message_id(tracking_id, delivery_channel),
+                        reporter_ref=reporter_ref)
         return bool(deliveries)
+
+    @rpc
+    @unavailable_on_store_error
+    def send_receipt_code(self, tracking_id, channel, recipient, access_code):
+        """Send a new report's first access code straight to `recipient` (a Twitter user id, from the mention),
+        where the channel's own answer is public and cannot carry it; the kept message has the code masked.
+
+        Once per report and channel however often it is asked (a redelivered mention): True when this call
+        wrote the message and tried to send it, False when it was already written."""
+        problems = domain.receipt_code_problems(tracking_id, channel, recipient, access_code)
+        if problems:
+            raise ValidationFailed("Permintaan kode akses tidak valid.", fields=problems)
+        written = self._send_code(domain.RECEIPT_CODE_TEMPLATE, tracking_id, access_code, [(channel, recipient)],
+                                  key=lambda _: domain.receipt_code_message_id(tracking_id, channel))
+        return bool(written)
 
     @rpc
     @unavailable_on_store_error
@@ -225,6 +230,25 @@ class NotificationsService(ObservedService):
                 message["hold_stage"] = domain.HOLD_STAGE
             if self.storage.add_message(message, hold_seconds if planned.hold else None) and not planned.hold:
                 self._deliver(self.storage.get_message(message["_id"]), recipient, secret=secret)
+
+    def _send_code(self, template, tracking_id, access_code, deliveries, key, reporter_ref=None):
+        """Write and send one access-code message per (channel, recipient): sent with the code, kept with it
+        masked and marked secret, so no retry or resend ever sends the mask. The channels written now (a key
+        already taken is a message already on its way)."""
+        texts = {language: self._template_text(template, language) for language in templates.LANGUAGES}
+        text, kept_text = domain.access_code_texts(tracking_id, access_code, texts)
+        written = []
+        for channel, recipient in deliveries:
+            message = {
+                "_id": key(channel), "tracking_id": tracking_id, "version": None, "audience": "reporter",
+                "reporter_ref": reporter_ref, "channel": channel, "language": self._language(),
+                "recipient_masked": domain.mask_recipient(recipient, channel),
+                "template": template, "text": kept_text, "secret": True, "event_at": now(),
+            }
+            if self.storage.add_message(message):
+                self._deliver(self.storage.get_message(message["_id"]), recipient, text=text)
+                written.append(channel)
+        return written
 
     def _send_claimed(self, message):
         """Send a claimed message to the contact now on file; False when a dependency is away (try later)."""

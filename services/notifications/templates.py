@@ -64,6 +64,12 @@ DEFAULTS = {
         "en": "LAPOR!: New access code for report {tracking_id}: {access_code}. The old code keeps working until "
               "this one is used. Do not share it with anyone.",
     }),
+    "access_code_receipt": ("reporter", ("access_code",), {
+        "id": "LAPOR!: Kode akses laporan {tracking_id}: {access_code}. Pakai bersama nomor laporan untuk "
+              "mengikuti laporan Anda. Jangan berikan kode ini kepada siapa pun.",
+        "en": "LAPOR!: Access code for report {tracking_id}: {access_code}. Use it with the tracking ID to "
+              "follow your report. Do not share it with anyone.",
+    }),
     "agency_disposed": ("agency", ("agency_name", "deadline"), {
         "id": "LAPOR!: Laporan baru {tracking_id} didisposisikan ke {agency_name}. "
               "Mohon ditanggapi paling lambat {deadline}. Lihat: {report_url}",
@@ -100,8 +106,8 @@ DEFAULTS = {
     }),
 }
 
-# A template that lost these would be useless: the access code message must carry the code.
-REQUIRED = {"access_code_reissued": ("access_code",)}
+# A template that lost these would be useless: an access code message must carry the code.
+REQUIRED = {"access_code_reissued": ("access_code",), "access_code_receipt": ("access_code",)}
 
 # Variable parts an SMS may shorten so the message fits one SMS.
 SHORTENABLE = ("note", "agency_name")

@@ -1,5 +1,6 @@
-"""The delivery adapters against local peers: SMTP (aiosmtpd), SMPP (smpp34's SMSC), an HTTP SMS gateway and an
-agency's webhook (signature checked as the agency would), plus the admin routes on the real gateway."""
+"""The delivery adapters against local peers: SMTP (aiosmtpd), SMPP (smpp34's SMSC), an HTTP SMS gateway, a
+stand-in for the X API (Twitter direct messages) and an agency's webhook (signature checked as the agency would),
+plus the admin routes on the real gateway."""
 import email
 import hashlib
 import hmac
@@ -13,11 +14,13 @@ from services.common.events import now
 from services.gateway import accounts
 from services.gateway.service import GatewayService
 from services.gateway.storage import GatewayRepository
+from services.intake.storage import IntakeRepository
 from services.routing.service import RoutingService
 from tests.conftest import TEST_SECRET_KEY
+from tests.integration.test_intake_twitter import make_tweet
 from tests.integration.test_notifications import (  # noqa: F401  (fixtures)
-    SITI, SITI_TRACES, TRACKING_ID, deadline, deliver, disposed, intake, messages, notifications, repo, reporter,
-    routing, updated,
+    SITI, SITI_TRACES, TRACKING_ID, call, deadline, deliver, disposed, intake, messages, notifications, repo,
+    reporter, routing, updated,
 )
 from tests.support.peers import HttpReceiver, ProcessPeer
 
@@ -112,6 +115,70 @@ def test_a_gateway_error_is_retried_unless_it_can_never_succeed(
     deliver(container, service_config, verified(ref, "sms"))
 
     assert messages(repo)[0]["status"] == outcome
+
+
+# --- Twitter/X direct messages --------------------------------------------------------------------------------
+
+DM_TOKEN = "lapor-account-user-token"
+
+
+@pytest.fixture
+def twitter_reporter(intake, open_repo):
+    """The reporter_ref of a real mention (author id 4242) taken by intake."""
+    with entrypoint_hook(intake, "submit_tweet") as submit_tweet:
+        receipt = submit_tweet(make_tweet())
+    return open_repo(IntakeRepository, "lapor_intake").get_submission(receipt["tracking_id"])["reporter_ref"]
+
+
+def x_api_notifications(notifications, receiver):
+    return notifications(NOTIFY_ADAPTERS="twitter=twitter", TWITTER_API_URL=f"{receiver.url}/x",
+                         TWITTER_DM_TOKEN=DM_TOKEN)
+
+
+def test_a_twitter_reporter_is_told_by_direct_message_to_their_user_id(
+        notifications, twitter_reporter, service_config, repo, receiver):
+    container = x_api_notifications(notifications, receiver)
+    deliver(container, service_config, verified(twitter_reporter, "twitter"))
+
+    [request] = receiver.requests
+    [message] = messages(repo)
+    assert request["path"] == "/x/2/dm_conversations/with/4242/messages"
+    assert request["headers"]["Authorization"] == f"Bearer {DM_TOKEN}"
+    assert json.loads(request["body"]) == {"text": message["text"]}
+    assert (message["channel"], message["recipient_masked"]) == ("twitter", "42***")
+    assert (message["status"], message["adapter"]) == ("sent", "twitter")
+
+
+def test_a_first_code_goes_once_by_direct_message_however_often_it_is_asked(notifications, repo, receiver):
+    container = x_api_notifications(notifications, receiver)
+
+    assert call(container, "send_receipt_code", TRACKING_ID, "twitter", "4242", "ABCD-EFGH") is True
+    assert call(container, "send_receipt_code", TRACKING_ID, "twitter", "4242", "ABCD-EFGH") is False
+
+    [request] = receiver.requests
+    assert request["path"] == "/x/2/dm_conversations/with/4242/messages"
+    assert request["headers"]["Authorization"] == f"Bearer {DM_TOKEN}"
+    text = json.loads(request["body"])["text"]
+    assert text.startswith(f"LAPOR!: Kode akses laporan {TRACKING_ID}: ABCD-EFGH.") and " / LAPOR!: " in text
+    [message] = messages(repo)
+    assert message["_id"] == f"{TRACKING_ID}:access_code_receipt:twitter" and message["secret"]
+    assert message["text"] == text.replace("ABCD-EFGH", "****-****") and message["status"] == "sent"
+
+
+@pytest.mark.parametrize("status, outcome", [(429, "failed"), (503, "failed"), (403, "dead"), (401, "dead")])
+def test_an_x_api_error_is_retried_when_it_may_pass(
+        notifications, twitter_reporter, service_config, repo, receiver, status, outcome):
+    receiver.status = status  # 403: the user does not take direct messages from the account; 429: rate limit
+    container = x_api_notifications(notifications, receiver)
+    deliver(container, service_config, verified(twitter_reporter, "twitter"))
+
+    [message] = messages(repo)
+    assert (message["status"], message["attempts"]) == (outcome, 1)
+
+
+def test_the_twitter_adapter_refuses_to_start_without_the_accounts_token(notifications):
+    with pytest.raises(ValueError, match="LAPOR_TWITTER_DM_TOKEN"):
+        notifications(NOTIFY_ADAPTERS="twitter=twitter")
 
 
 @pytest.fixture

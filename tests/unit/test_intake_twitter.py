@@ -1,17 +1,20 @@
-"""Twitter/X mentions' pure logic: the signature and CRC, which tweets are reports, the body, the reply."""
+"""Twitter/X mentions' pure logic: the signature and CRC, which tweets are reports, the body, the contact, the reply;
+and the webhook handing each report's access code to notifications for the author."""
 import base64
 import hashlib
 import hmac
+import json
 from datetime import datetime, timezone
 
 import pytest
 from marshmallow import ValidationError
 
-from services.gateway.twitter import webhook_answer
+from services.common.errors import Forbidden, Unavailable, ValidationFailed
+from services.gateway.twitter import TwitterWebhook, webhook_answer
 from services.common.regions import default_matcher
 from services.intake.schemas import TweetSchema
 from services.intake.twitter import (
-    MAX_REPLY_LENGTH, crc_response, is_report_mention, mention_events, mentions_account, normalize_account,
+    MAX_REPLY_LENGTH, author_id, crc_response, is_report_mention, mention_events, mentions_account, normalize_account,
     parse_tweet, signature_matches, strip_tweet, tweet_length, tweet_reply, tweet_submission, webhook_signature,
 )
 
@@ -159,15 +162,16 @@ def test_a_mention_with_nothing_else_has_no_body(text):
 
 # --- the report ----------------------------------------------------------------------------------------------------
 
-def test_a_mention_becomes_a_public_complaint_with_the_handle_as_contact_and_its_region():
+def test_a_mention_becomes_a_public_complaint_with_the_handle_and_user_id_as_contact_and_its_region():
     parsed = parse_tweet(make_tweet(), ACCOUNT, default_matcher())
 
     assert parsed["tweet_id"] == "1850000000000000001" and parsed["handle"] == "@siti_warga"
+    assert parsed["twitter_id"] == "4242"
     assert parsed["body"] == "KOTA METRO jalan berlubang di depan pasar"  # no SMS-style prefix: the text stays whole
     assert parsed["created_at"] == datetime(2026, 11, 25, 2, 30, tzinfo=timezone.utc)
     data = tweet_submission(parsed)
     assert data["location"] == {"region_code": "18.72", "region_name": "Kota Metro"} and data["region_hint"] == "18.72"
-    assert data["reporter"] == {"handle": "@siti_warga"}
+    assert data["reporter"] == {"handle": "@siti_warga", "twitter_id": "4242"}
     assert data["type"] == "complaint" and data["anonymous"] is False and data["confidential"] is False
     assert data["title"] == "KOTA METRO jalan berlubang di depan pasar"
     assert data["received_at"] == parsed["created_at"]
@@ -180,6 +184,18 @@ def test_an_unknown_region_or_date_is_left_out_not_refused():
     assert parsed["region"] is None and parsed["created_at"] is None
     assert parsed["title"] == "Desa Sukamaju jalan rusak parah sudah tiga bulan lamanya…"
     assert tweet_submission(parsed)["location"] is None
+
+
+@pytest.mark.parametrize("user", [
+    {"screen_name": "siti_warga"},
+    {"screen_name": "siti_warga", "id_str": None},
+    {"screen_name": "siti_warga", "id_str": "42a"},
+    {"screen_name": "siti_warga", "id_str": 4242},
+])
+def test_without_a_numeric_author_id_the_handle_is_the_only_contact(user):
+    parsed = parse_tweet(make_tweet(user=user), ACCOUNT, default_matcher())
+    assert parsed["twitter_id"] is None and author_id(make_tweet(user=user)) is None
+    assert tweet_submission(parsed)["reporter"] == {"handle": "@siti_warga"}
 
 
 @pytest.mark.parametrize("tweet", [
@@ -199,6 +215,10 @@ def test_the_tweet_schema_needs_an_id_an_author_and_text_and_lets_twitters_other
     with pytest.raises(ValidationError) as caught:
         TweetSchema().load({"id_str": "12a", "text": "", "user": {"screen_name": "no spaces"}})
     assert set(caught.value.messages) == {"id_str", "user", "text"}
+    with pytest.raises(ValidationError) as caught:
+        TweetSchema().load(make_tweet(user={"id_str": "4242x", "screen_name": "siti_warga"}))
+    assert caught.value.messages == {"user": {"id_str": ["Invalid input."]}}
+    assert TweetSchema().load(make_tweet(user={"screen_name": "siti_warga"}))["user"] == {"screen_name": "siti_warga"}
     with pytest.raises(ValidationError):
         TweetSchema().load(["not", "a", "tweet"])
 
@@ -232,3 +252,49 @@ def test_the_webhook_answer_has_design_shape_for_one_report_and_items_always():
     assert webhook_answer([one]) == {"items": [one], "tracking_id": "10000004", "reply": "r"}
     assert webhook_answer([one, two]) == {"items": [one, two]}
     assert webhook_answer([]) == {"items": []}
+
+
+# --- the webhook: each report's access code to its author -------------------------------------------------------
+
+def make_webhook(secret="secret"):
+    webhook = TwitterWebhook()
+    webhook.consumer_secret, webhook.account = secret, ACCOUNT
+    return webhook
+
+
+def signed(*tweets):
+    body = json.dumps({"for_user_id": "1708", "tweet_create_events": list(tweets)}).encode()
+    return body, webhook_signature("secret", body)
+
+
+def submitted(tweet):
+    if tweet["id_str"] == "3":
+        raise ValidationFailed("Tweet ini tidak berisi laporan.")
+    return {"tracking_id": f"1000000{tweet['id_str']}", "access_code": f"CODE-{tweet['id_str']}", "reply": "r"}
+
+
+def test_each_report_made_sends_its_access_code_to_the_authors_user_id_and_the_answer_has_no_code():
+    sent = []
+    first, refused = make_tweet(id_str="1"), make_tweet(id_str="3")
+    no_id = make_tweet(id_str="2", user={"screen_name": "budi"})
+
+    answer = make_webhook().receive(*signed(first, refused, no_id), submitted, lambda *args: sent.append(args))
+
+    assert sent == [("10000001", "twitter", "4242", "CODE-1")]  # refused: no report; no author id: nobody to tell
+    assert [item["tracking_id"] for item in answer["items"]] == ["10000001", "10000002"]
+    assert "CODE" not in json.dumps(answer)
+
+
+def test_notifications_away_fails_the_whole_delivery_so_twitter_delivers_it_again():
+    def unavailable(*args):
+        raise Unavailable("layanan notifications tidak dapat dihubungi")
+
+    with pytest.raises(Unavailable):
+        make_webhook().receive(*signed(make_tweet(id_str="1")), submitted, unavailable)
+
+
+def test_a_bad_signature_submits_and_sends_nothing():
+    body, _ = signed(make_tweet(id_str="1"))
+    fail = lambda *args: pytest.fail("called")  # noqa: E731
+    with pytest.raises(Forbidden):
+        make_webhook().receive(body, webhook_signature("other", body), fail, fail)

@@ -1,7 +1,9 @@
-"""A reissued access code in notifications: the text sent carries it, the text kept never does, and a kept
-message is never sent again (it could only carry the mask)."""
+"""Access codes in notifications, reissued or the first one sent to a Twitter reporter: the text sent carries the
+code, the text kept never does, and a kept message is never sent again (it could only carry the mask)."""
+import pytest
 from nameko.testing.services import worker_factory
 
+from services.common.errors import ValidationFailed
 from services.notifications import templates
 from services.notifications.domain import MASKED_ACCESS_CODE, access_code_message_id, access_code_texts
 from services.notifications.service import NotificationsService
@@ -39,3 +41,63 @@ def test_a_code_message_left_for_the_retry_is_dead_not_sent_with_the_mask():
     assert message_id == "m1" and service.storage.mark_failed.call_args.kwargs["dead"] is True
     service.intake.contact.assert_not_called()
     service.storage.mark_sent.assert_not_called()
+
+
+def code_service(added=True):
+    """The service with fakes: `added` is what the outbox answers to a new message's key."""
+    service = worker_factory(NotificationsService)
+    service.config = {}
+    service.storage.template_override.return_value = None
+    service.storage.add_message.return_value = added
+    service.storage.get_message.side_effect = lambda _: dict(service.storage.add_message.call_args.args[0],
+                                                             attempts=0)
+    service.adapters.adapter_for.return_value.send.return_value = {"adapter": "twitter"}
+    return service
+
+
+def sent_deliveries(service):
+    return [call.args[0] for call in service.adapters.adapter_for.return_value.send.call_args_list]
+
+
+def test_the_first_code_goes_to_the_given_twitter_user_once_kept_masked():
+    service = code_service()
+
+    assert service.send_receipt_code("10000004", "twitter", "4242", "ABCD-EFGH") is True
+
+    [message] = [call.args[0] for call in service.storage.add_message.call_args_list]
+    assert message["_id"] == "10000004:access_code_receipt:twitter" and message["secret"] is True
+    assert message["template"] == "access_code_receipt" and message["recipient_masked"] == "42***"
+    assert MASKED_ACCESS_CODE in message["text"] and "ABCD-EFGH" not in str(message)
+    [delivery] = sent_deliveries(service)
+    assert (delivery.channel, delivery.recipient) == ("twitter", "4242")
+    assert delivery.text == message["text"].replace(MASKED_ACCESS_CODE, "ABCD-EFGH")
+    assert delivery.text.startswith("LAPOR!: Kode akses laporan 10000004: ABCD-EFGH.")  # Indonesian first
+    service.storage.mark_sent.assert_called_once_with(message["_id"], "twitter")
+    service.intake.contact.assert_not_called()  # the author's id came with the mention
+
+
+def test_a_first_code_already_written_is_not_sent_again():
+    service = code_service(added=False)
+    assert service.send_receipt_code("10000004", "twitter", "4242", "ABCD-EFGH") is False
+    assert sent_deliveries(service) == []
+
+
+def test_a_first_code_that_cannot_be_sent_is_refused_by_field():
+    service = code_service()
+    with pytest.raises(ValidationFailed) as refused:
+        service.send_receipt_code("10000004", "sms", "", "ABCD-EFGH")
+    assert set(refused.value.fields) == {"channel", "recipient"}
+    service.storage.add_message.assert_not_called()
+
+
+def test_a_reissued_code_goes_to_every_contact_on_file_including_the_twitter_user():
+    service = code_service()
+    service.intake.contact.return_value = {"handle": "@siti", "twitter_id": "4242", "phone": "+6281234567890"}
+
+    assert service.send_access_code("10000004", "rep_1", "twitter", "ABCD-EFGH") is True
+
+    assert [(d.channel, d.recipient) for d in sent_deliveries(service)] == [("twitter", "4242"),
+                                                                            ("sms", "+6281234567890")]
+    messages = [call.args[0] for call in service.storage.add_message.call_args_list]
+    assert all(m["template"] == "access_code_reissued" and m["reporter_ref"] == "rep_1" for m in messages)
+    assert "Kode akses baru" in sent_deliveries(service)[0].text

@@ -5,7 +5,8 @@ import pytest
 
 from services.notifications.domain import (
     CONSOLE, agency_deliveries, agency_recipient, deadline_message_id, deadline_plan, mask_recipient, message_id,
-    plan, reporter_deliveries, reporter_recipient, retry_delay, skips_origin,
+    plan, receipt_code_message_id, receipt_code_problems, reporter_deliveries, reporter_recipient, retry_delay,
+    skips_origin,
 )
 
 DUE = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
@@ -94,7 +95,9 @@ def test_the_deadline_message_key_survives_a_new_event_id_but_not_a_new_due_time
 @pytest.mark.parametrize("channel, contact, deliveries", [
     ("sms", {"phone": "+6281234567890", "email": "siti@example.id"}, [("sms", "+6281234567890"),
                                                                      ("email", "siti@example.id")]),
-    ("twitter", {"handle": "@siti"}, [("twitter", "@siti")]),
+    ("twitter", {"handle": "@siti", "twitter_id": "4242"}, [("twitter", "4242")]),
+    ("twitter", {"handle": "@siti"}, []),  # a handle alone is no address for a direct message
+    ("web", {"email": "siti@example.id", "twitter_id": "4242"}, [("email", "siti@example.id"), ("twitter", "4242")]),
     ("web", {"phone": "+6281234567890", "email": "siti@example.id"}, [("email", "siti@example.id"),
                                                                      ("sms", "+6281234567890")]),
     ("mobile", {"email": "siti@example.id"}, [("email", "siti@example.id")]),
@@ -110,7 +113,7 @@ def test_the_reporter_is_told_on_their_channel_first_then_on_every_other_contact
 @pytest.mark.parametrize("channel, told", [("web", True), ("mobile", True), ("sms", False), ("twitter", False)])
 def test_the_receipt_is_not_sent_again_where_the_channel_already_answered(channel, told):
     event = make_event("opened", channel=channel)
-    contact = {"phone": "+6281234567890", "handle": "@siti", "email": "siti@example.id"}
+    contact = {"phone": "+6281234567890", "handle": "@siti", "twitter_id": "4242", "email": "siti@example.id"}
     origin = {"sms": "sms", "twitter": "twitter"}.get(channel, "email")
     channels = [name for name, _ in reporter_deliveries(channel, contact, skips_origin(event))]
     assert (origin in channels) is told
@@ -120,6 +123,7 @@ def test_a_retry_finds_the_recipient_on_the_contact_now_on_file():
     contact = {"phone": "+6281234567890", "email": "siti@example.id"}
     assert reporter_recipient("sms", contact) == "+6281234567890"
     assert reporter_recipient("twitter", contact) is None and reporter_recipient("sms", None) is None
+    assert reporter_recipient("twitter", {"handle": "@siti", "twitter_id": "4242"}) == "4242"
 
 
 def test_an_agency_without_contacts_is_told_in_its_console():
@@ -135,7 +139,9 @@ def test_an_agency_without_contacts_is_told_in_its_console():
     ("+6281234567890", "sms", "0812****7890"),
     ("081234567890", "sms", "0812****7890"),
     ("siti@example.id", "email", "s***@example.id"),
-    ("@siti_rahayu", "twitter", "@s***"),
+    ("1234567890123456789", "twitter", "12***"),
+    ("4242", "twitter", "42***"),
+    ("@siti_rahayu", None, "@s***"),
     ("https://sim.metrokota.go.id/lapor?token=abc", "webhook", "https://sim.metrokota.go.id/***"),
     ("KOTA-18.72", CONSOLE, "KOTA-18.72"),
 ])
@@ -155,3 +161,25 @@ def test_retries_back_off_exponentially_up_to_the_cap_with_jitter():
     assert retry_delay(3, base=30, cap=3600, jitter=lambda: 0.0) == 60  # half of 120 at the least
     spread = {retry_delay(2, base=30, cap=3600) for _ in range(50)}
     assert len(spread) > 1 and all(30 <= delay <= 60 for delay in spread)
+
+
+def test_the_receipt_code_key_is_one_per_report_and_channel():
+    assert receipt_code_message_id("10000004", "twitter") == receipt_code_message_id("10000004", "twitter")
+    assert receipt_code_message_id("10000004", "twitter") == "10000004:access_code_receipt:twitter"
+    assert receipt_code_message_id("10000011", "twitter") != receipt_code_message_id("10000004", "twitter")
+
+
+@pytest.mark.parametrize("tracking_id, channel, recipient, access_code, fields", [
+    ("10000004", "twitter", "4242", "ABCD-EFGH", set()),
+    ("10000004", "sms", "+6281234567890", "ABCD-EFGH", {"channel"}),
+    ("10000004", "twitter", "", "ABCD-EFGH", {"recipient"}),
+    ("10000004", "twitter", None, "ABCD-EFGH", {"recipient"}),
+    ("10000004", "twitter", "@siti", "ABCD-EFGH", {"recipient"}),
+    ("10000004", "twitter", "٤٢", "ABCD-EFGH", {"recipient"}),  # Arabic-Indic digits are not an id
+    ("", "twitter", "4242", " ", {"tracking_id", "access_code"}),
+    (None, None, None, None, {"tracking_id", "channel", "recipient", "access_code"}),
+])
+def test_a_receipt_code_request_names_what_is_wrong(tracking_id, channel, recipient, access_code, fields):
+    problems = receipt_code_problems(tracking_id, channel, recipient, access_code)
+    assert set(problems) == fields
+    assert all(message["id"] and message["en"] for messages in problems.values() for message in messages)

@@ -23,7 +23,7 @@ def realistic(name, **overrides):
 def rendered(name, language, limit=None, **overrides):
     data, _ = realistic(name, **overrides)
     values = templates.values_for(name, data, PORTAL, language)
-    if name == domain.ACCESS_CODE_TEMPLATE:
+    if "access_code" in templates.DEFAULTS[name][1]:
         values["access_code"] = "ABCD-EFGH"
     return templates.render(templates.default_text(name, language), values, limit)
 
@@ -122,11 +122,18 @@ def test_broken_blank_or_overlong_texts_are_refused(text):
         templates.check("report_received", "id", text)
 
 
-def test_the_access_code_template_must_keep_the_code():
+@pytest.mark.parametrize("name", [domain.ACCESS_CODE_TEMPLATE, domain.RECEIPT_CODE_TEMPLATE])
+def test_the_access_code_templates_must_keep_the_code(name):
     with pytest.raises(templates.TemplateError) as refused:
-        templates.check("access_code_reissued", "en", "Your new code for {tracking_id} is ready.")
+        templates.check(name, "en", "Your code for {tracking_id} is ready.")
     assert "{access_code}" in refused.value.problems["text"]["en"]
-    templates.check("access_code_reissued", "en", "Code for {tracking_id}: {access_code}")
+    templates.check(name, "en", "Code for {tracking_id}: {access_code}")
+
+
+def test_the_first_code_is_not_called_a_new_one():
+    for language in templates.LANGUAGES:
+        text = rendered(domain.RECEIPT_CODE_TEMPLATE, language)
+        assert "ABCD-EFGH" in text and "baru" not in text.lower() and "new" not in text.lower()
 
 
 def test_a_good_template_with_literal_braces_passes_and_renders():
