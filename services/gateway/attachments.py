@@ -8,7 +8,6 @@ from collections import namedtuple
 from urllib.parse import quote
 
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -19,6 +18,7 @@ from services.common.errors import (
 from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import policy
 from services.gateway.http import MAX_BODY_BYTES, api, json_response, list_envelope, parse_json
+from services.gateway.proxy import http
 from services.intake import attachments
 
 log = logging.getLogger(__name__)

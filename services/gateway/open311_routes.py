@@ -2,7 +2,6 @@
 import functools
 import logging
 
-from nameko.web.handlers import http
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.common.errors import LaporError, NotFound, ValidationFailed
@@ -11,6 +10,7 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import limits, open311
 from services.gateway.exceptions import HTTP_STATUS, MESSAGES, TooLarge, Unauthorized, UnsupportedMediaType
 from services.gateway.http import MAX_BODY_BYTES, json_response, language
+from services.gateway.proxy import http
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,5 @@
 """Gateway: the HTTP edge (DESIGN §4). Each route reads the request, calls the owning service, answers."""
 import eventlet
-from nameko.web.handlers import http
 
 from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, Unavailable, ValidationFailed
 from services.common.mongo import MongoStore
@@ -13,6 +12,7 @@ from services.gateway.auth import Auth
 from services.gateway.exceptions import Unauthorized
 from services.gateway.http import api, json_response, list_envelope, read_body, read_json
 from services.gateway.open311_routes import Open311Routes
+from services.gateway.proxy import http
 from services.gateway.ratelimit import RateLimits
 from services.gateway.storage import GatewayRepository
 from services.gateway.twitter import SIGNATURE_HEADER, TwitterWebhook

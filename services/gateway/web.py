@@ -5,10 +5,10 @@ reuse the service's RPC proxies, `auth`, rate limits and the same audited action
 import mimetypes
 from pathlib import Path
 
-from nameko.web.handlers import http
 from werkzeug.utils import safe_join
 from werkzeug.wrappers import Response
 
+from services.gateway.proxy import http
 from services.gateway.web_admin import AdminPages
 from services.gateway.web_console import ConsolePages
 from services.gateway.web_portal import PortalPages

@@ -2,13 +2,13 @@
 notification templates, the working-day calendar, failed notifications with resend, and officer accounts. Every
 change goes through the gateway's audited `_admin_task`, with the same role checks as the API."""
 from eventlet import tpool
-from nameko.web.handlers import http
 
 from services.common.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from services.common.events import now
 from services.common.field_errors import translate_message
 from services.gateway import accounts, policy, web_format
 from services.gateway.admin import AccountError, checked_fields
+from services.gateway.proxy import http
 from services.gateway.web_base import WebBase, error_text, field_errors, redirect, web_page
 
 AGENCIES_PER_PAGE = 50

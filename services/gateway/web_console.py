@@ -3,12 +3,11 @@ from collections import defaultdict
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from nameko.web.handlers import http
-
 from services.common.errors import IllegalTransition, NotFound, RateLimited, ValidationFailed
 from services.gateway import policy, web_format, web_session
 from services.gateway.attachments import OFFICER_AUDIENCES
 from services.gateway.exceptions import Unauthorized
+from services.gateway.proxy import http
 from services.gateway.web_base import WebBase, error_text, field_errors, redirect, web_page
 from services.gateway.web_format import JAKARTA
 from services.gateway.web_portal import _checked_id

@@ -2,8 +2,6 @@
 import uuid
 from urllib.parse import urlencode
 
-from nameko.web.handlers import http
-
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.common.errors import (
@@ -15,6 +13,7 @@ from services.gateway import web_format, web_session, web_text
 from services.gateway.attachments import FORM_ALLOWANCE_BYTES, upload_of
 from services.gateway.http import MAX_BODY_BYTES
 from services.gateway.limits import IP
+from services.gateway.proxy import http
 from services.gateway.web_base import WebBase, error_text, field_errors, is_htmx, redirect, web_page
 from services.intake.attachments import Candidate, check_files
 

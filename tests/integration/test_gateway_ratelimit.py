@@ -106,3 +106,28 @@ def test_phone_and_api_key_buckets_count_apart(start_gateway):
 def test_a_bad_limit_stops_the_gateway_from_starting(start_service):
     with pytest.raises(ValueError, match="RATE_LIMIT_IP_PER_HOUR"):
         start_service(GatewayService, RATE_LIMIT_IP_PER_HOUR="lots")
+
+
+def submit_as(url, forwarded_for):
+    return requests.post(f"{url}/api/v1/reports", json=make_report(), headers={"X-Forwarded-For": forwarded_for},
+                         timeout=30)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(start_gateway):
+    url, _ = start_gateway(RATE_LIMIT_IP_PER_HOUR=1, TRUSTED_PROXIES="127.0.0.0/8")
+
+    assert submit_as(url, "203.0.113.7").status_code == 201
+    assert submit_as(url, "198.51.100.9").status_code == 201  # another citizen behind the same load balancer
+    assert submit_as(url, "198.51.100.9, 127.0.0.2").status_code == 429  # through two of our proxies: the same one
+
+
+def test_a_client_cannot_pick_its_address_when_the_peer_is_not_a_trusted_proxy(start_gateway):
+    url, _ = start_gateway(RATE_LIMIT_IP_PER_HOUR=1)  # no trusted proxies: the header means nothing
+
+    assert submit_as(url, "203.0.113.7").status_code == 201
+    assert submit_as(url, "198.51.100.9").status_code == 429
+
+
+def test_a_malformed_trusted_proxies_setting_stops_the_gateway_at_start(start_service):
+    with pytest.raises(ValueError, match="not an IP address"):
+        start_service(GatewayService, TRUSTED_PROXIES="10.0.0.0/8, lb.internal")
