@@ -1,7 +1,12 @@
 """Gateway: the HTTP edge (DESIGN §4). Each route reads the request, calls the owning service, answers."""
+import logging
+from datetime import timedelta
+
 import eventlet
+from nameko.timer import timer
 
 from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, Unavailable, ValidationFailed
+from services.common.events import now
 from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
@@ -18,7 +23,11 @@ from services.gateway.storage import GatewayRepository
 from services.gateway.twitter import SIGNATURE_HEADER, TwitterWebhook
 from services.gateway.web import WebPages
 
+log = logging.getLogger(__name__)
+
 HEALTH_TIMEOUT_SECONDS = 3
+COUNTER_PURGE_INTERVAL_SECONDS = 3600
+COUNTER_RETENTION = timedelta(days=1)
 BACKEND_SERVICES = ("intake", "routing", "tracking", "notifications", "sla")
 SUBMISSION_CHANNELS = ("web", "mobile")
 CALENDAR_DAY_KINDS = ("holiday", "working_day")
@@ -87,6 +96,13 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, ObservedService)
     auth = Auth()
     rate_limits = RateLimits()
     twitter = TwitterWebhook()
+
+    @timer(interval=COUNTER_PURGE_INTERVAL_SECONDS)
+    def purge_counters(self):
+        """Forget rate-limit and login-failure counters a day after their window opened."""
+        removed = self.storage.purge_counters(now() - COUNTER_RETENTION)
+        if removed:
+            log.info("purged %s expired rate-limit and login counters", removed)
 
     @http("POST", "/api/v1/auth/token")
     @api

@@ -5,6 +5,8 @@ from pymongo.errors import DuplicateKeyError
 from services.common.events import now
 from services.common.mongo import Repository, count_matching
 
+COUNTER_COLLECTIONS = ("rate_limits", "login_failures")
+
 
 class GatewayRepository(Repository):
     def ensure_indexes(self):
@@ -12,6 +14,8 @@ class GatewayRepository(Repository):
         self.db.accounts.create_index("agency_code")
         self.db.api_keys.create_index("name")
         self.db.audit.create_index([("at", DESCENDING)])
+        for name in COUNTER_COLLECTIONS:
+            self.db[name].create_index("window_started_at")
         self.db.audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
         self.db.audit.create_index([("tracking_id", ASCENDING), ("at", DESCENDING)])
 
@@ -74,6 +78,12 @@ class GatewayRepository(Repository):
     def count_rate_limit_hit(self, key, window):
         """Count one hit atomically; returns (hits in the window, this one included, window start)."""
         return _count_in_window(self.db.rate_limits, key, window)
+
+    def purge_counters(self, opened_before):
+        """Drop rate-limit and login-failure counters whose window opened before `opened_before` (every window
+        is far shorter): otherwise one counter per client ever seen stays for good. Returns how many went."""
+        return sum(self.db[name].delete_many({"window_started_at": {"$lt": opened_before}}).deleted_count
+                   for name in COUNTER_COLLECTIONS)
 
     # The audit log: insert and find only, so nothing in the gateway can rewrite history.
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+from nameko.testing.services import entrypoint_hook
 
 from services.common.errors import RateLimited
 from services.common.events import now
@@ -131,3 +132,17 @@ def test_a_client_cannot_pick_its_address_when_the_peer_is_not_a_trusted_proxy(s
 def test_a_malformed_trusted_proxies_setting_stops_the_gateway_at_start(start_service):
     with pytest.raises(ValueError, match="not an IP address"):
         start_service(GatewayService, TRUSTED_PROXIES="10.0.0.0/8, lb.internal")
+
+
+def test_counters_are_forgotten_a_day_after_their_window_opened(start_gateway, counters):
+    url, gateway = start_gateway(RATE_LIMIT_IP_PER_HOUR=5)
+    assert submit(url).status_code == 201
+    counters.insert_one({"_id": "ip:someone-from-last-week", "window_started_at": now() - timedelta(days=7),
+                         "count": 5})
+
+    with entrypoint_hook(gateway, "purge_counters") as purge:
+        purge()
+
+    remaining = [counter["_id"] for counter in counters.find()]
+    assert len(remaining) == 1 and remaining[0].startswith("ip:")  # this hour's stays, last week's is gone
+    assert remaining[0] != "ip:someone-from-last-week"

@@ -561,6 +561,13 @@ def test_gateway_storage_contract(recorded):
     count, started_at = repository.count_rate_limit_hit("ip:abc", hour)  # the old window closed
     assert count == 1 and started_at > now() - hour
     assert repository.count_login_failure("ip:abc", window)[0] == 1  # login failures are another collection
+    two_days_ago = now() - timedelta(days=2)
+    repository.db.rate_limits.update_one({"_id": "phone:abc"}, {"$set": {"window_started_at": two_days_ago}})
+    repository.db.login_failures.insert_one({"_id": "user:gone", "window_started_at": two_days_ago, "count": 3})
+    assert repository.purge_counters(now() - timedelta(days=1)) == 2
+    assert repository.db.rate_limits.find_one({"_id": "ip:abc"}) and not repository.db.rate_limits.find_one(
+        {"_id": "phone:abc"})
+    assert repository.db.login_failures.find_one({"_id": "user:metro.admin"})
     for second, (username, tracking_id) in enumerate([("metro.admin", None), ("metro.admin", "10000004"),
                                                       ("budi.s", "10000004")]):
         repository.insert_audit({"at": now() - timedelta(seconds=10 - second), "username": username,
