@@ -39,6 +39,8 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 NOT_FOUND = "Laporan tidak ditemukan."
 OFFICER_INVALID = "Data petugas tidak valid."
 STATS_TIMER_SECONDS = 20
+COUNTER_PURGE_INTERVAL_SECONDS = 3600
+COUNTER_RETENTION = timedelta(days=2)
 STATS_REFRESH_LEASE_SECONDS = 300
 AUTO_CLOSE_NOTE = "Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja."
 
@@ -208,6 +210,13 @@ class TrackingService(ObservedService):
         if self.storage.claim_stats_refresh(STATS_REFRESH_LEASE_SECONDS):
             return self._count_stats_under_lease()
         return snapshot[0]  # being recounted by another worker: the older figures rather than a second count
+
+    @timer(interval=COUNTER_PURGE_INTERVAL_SECONDS)
+    def purge_access_counters(self):
+        """Forget wrong-code and reissue counters two days on (their windows are 15 minutes and a day)."""
+        removed = self.storage.purge_access_counters(now() - COUNTER_RETENTION)
+        if removed:
+            log.info("purged %s expired access-code counters", removed)
 
     @timer(interval=STATS_TIMER_SECONDS, eager=True)
     def refresh_stats(self):

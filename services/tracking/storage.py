@@ -39,6 +39,8 @@ class TrackingRepository(Repository):
         self.db.reports.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         self.db.reports.create_index([("status", ASCENDING), ("flagged", DESCENDING), ("created_key", ASCENDING)])
         self.db.supports.create_index("tracking_id")
+        self.db.access_failures.create_index("window_started_at")
+        self.db.access_code_reissues.create_index("day")
         self._add_missing_created_keys()
 
     def _add_missing_created_keys(self):
@@ -187,6 +189,13 @@ class TrackingRepository(Repository):
             return 0, None
         return record["count"], record["window_started_at"]
 
+    def purge_access_counters(self, opened_before):
+        """Drop wrong-code counters whose window opened, and reissue counts of days, before `opened_before`
+        (both windows are a day at most). Returns how many went."""
+        failures = self.db.access_failures.delete_many({"window_started_at": {"$lt": opened_before}})
+        reissues = self.db.access_code_reissues.delete_many({"day": {"$lt": opened_before.date().isoformat()}})
+        return failures.deleted_count + reissues.deleted_count
+
     def promote_access_code(self, tracking_id, pending_hash):
         """The reissued code was used: it becomes the code, and the old one stops working."""
         self.db.reports.update_one(
@@ -198,7 +207,8 @@ class TrackingRepository(Repository):
         """Count one access-code reissue for the report on `day` (a date string); returns the day's count."""
         record = self.db.access_code_reissues.find_one_and_update(
             {"_id": f"{tracking_id}:{day}"},
-            {"$inc": {"count": 1}, "$setOnInsert": {"tracking_id": tracking_id, "day": day}},
+            # $set, not $setOnInsert: nx-27017 drops $setOnInsert beside $inc in an upserting find_one_and_update.
+            {"$inc": {"count": 1}, "$set": {"tracking_id": tracking_id, "day": day}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )

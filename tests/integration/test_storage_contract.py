@@ -270,6 +270,12 @@ def exercise_tracking_actions(repository, report):
     assert (stored["access_code_hash"], stored["pending_access_code_hash"]) == ("b" * 64, None)
     assert [repository.count_reissue("10000004", "2026-11-25") for _ in range(2)] == [1, 2]
     assert repository.count_reissue("10000004", "2026-11-26") == 1
+    assert repository.count_reissue("10000004", "2026-10-01") == 1
+    repository.db.access_failures.update_one({"_id": "10000004"},
+                                             {"$set": {"window_started_at": now() - timedelta(days=3)}})
+    assert repository.purge_access_counters(now() - timedelta(days=2)) == 2  # October's count and the old window
+    assert repository.count_reissue("10000004", "2026-11-26") == 2 and repository.access_failures(
+        "10000004", timedelta(minutes=15))[0] == 0
     assert repository.add_support("10000004:h1", "10000004") and not repository.add_support("10000004:h1", "10000004")
     assert repository.add_support("10000004:h2", "10000004")
     assert repository.get_report("10000004")["support_count"] == 2
