@@ -221,6 +221,8 @@ MESSAGES = {
                                  "All open reports (earliest deadline first)"),
     "console.signed_in_as": ("Masuk sebagai {name} ({role})", "Signed in as {name} ({role})"),
     "console.triage": ("Saran triase", "Triage suggestion"),
+    "console.no_suggestion": ("Triase belum dapat menyarankan instansi: tentukan sendiri.",
+                              "Triage has no agency to suggest: choose one yourself."),
     "console.confidence": ("keyakinan {n}%", "{n}% confidence"),
     "console.out_of_scope": ("Petunjuk bukan ranah LAPOR", "Outside-LAPOR hint"),
     "console.duplicate_of": ("Kemungkinan duplikat dari", "Possible duplicate of"),
