@@ -35,6 +35,7 @@ from services.intake.storage import IntakeRepository
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 3600
 MAX_BATCH = 100  # reports per submit_many call: one call stays well inside the caller's RPC timeout
 NOT_A_MENTION = {"id": "Tweet ini tidak menyebut akun LAPOR.", "en": "This tweet does not mention the LAPOR account."}
 
@@ -143,6 +144,13 @@ class IntakeService(AttachmentRpc, ObservedService):
         if not encrypted:
             return None
         return json.loads(self.secrets.cipher.decrypt(encrypted.encode()))
+
+    @timer(interval=IDEMPOTENCY_PURGE_INTERVAL_SECONDS)
+    def purge_idempotency(self):
+        """Forget Idempotency-Keys (and the access codes they keep for replays) once their 24 hours are over."""
+        removed = self.storage.purge_expired_idempotency(now())
+        if removed:
+            log.info("purged %s expired idempotency records", removed)
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):

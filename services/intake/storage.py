@@ -81,6 +81,10 @@ class IntakeRepository(Repository):
                 return self.claim_idempotency(record)
             return existing
 
+    def purge_expired_idempotency(self, current):
+        """Records whose window has closed: each holds an encrypted access code no replay may ask for any more."""
+        return self.db.idempotency.delete_many({"expires_at": {"$lte": current}}).deleted_count
+
     # --- attachments: parts staged on their way in, content in GridFS, metadata, per-report totals ---
 
     def stage_part(self, upload_id, index, data):

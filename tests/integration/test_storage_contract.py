@@ -158,6 +158,9 @@ def test_intake_storage_contract(recorded):
     assert repository.claim_idempotency(record) is None
     assert repository.claim_idempotency(dict(record, fingerprint="g"))["fingerprint"] == "f"
     assert repository.find_idempotency("k")["tracking_id"] == "10000004"
+    assert repository.claim_idempotency(dict(record, _id="old", expires_at=now() - timedelta(minutes=1))) is None
+    assert repository.purge_expired_idempotency(now()) == 1  # the live one stays
+    assert repository.find_idempotency("k") is not None and repository.db.idempotency.count_documents({}) == 1
     exercise_ledger(repository)
     assert_within_subset(log)
 
