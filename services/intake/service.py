@@ -28,7 +28,8 @@ from services.intake.exceptions import IdempotencyConflict, Unavailable, Validat
 from services.common.regions import default_matcher
 from services.intake.schemas import CHANNELS, ExternalRefSchema, SmsMessageSchema, SubmissionSchema, TweetSchema
 from services.intake.sms import parse_sms, portal_hint, sms_reply, sms_submission
-from services.intake.smpp import smpp_deliver
+from services.intake.smpp import MESSAGES_METRIC, smpp_deliver
+from services.intake.smpp_pdu import PARTS_TIMEOUT_SECONDS, group_key, group_text, sms_message
 from services.intake.twitter import is_report_mention, normalize_account, parse_tweet, tweet_reply, tweet_submission
 from services.intake.storage import IntakeRepository
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 3600
+SMS_PARTS_SWEEP_INTERVAL_SECONDS = 300
 MAX_BATCH = 100  # reports per submit_many call: one call stays well inside the caller's RPC timeout
 NOT_A_MENTION = {"id": "Tweet ini tidak menyebut akun LAPOR.", "en": "This tweet does not mention the LAPOR account."}
 
@@ -108,7 +110,10 @@ class IntakeService(AttachmentRpc, ObservedService):
     def on_deliver_sm(self, message):
         """One SMS to 1708 straight from the operator's SMSC (services/intake/smpp.py, on when
         SMPP_RECEIVER_HOST is set): the same as `submit_sms`; the entrypoint sends `reply` back to the sender and
-        acknowledges the deliver_sm only once this has returned."""
+        acknowledges the deliver_sm only once this has returned. A part of a long SMS is stored first (see
+        `_accept_sms_part`)."""
+        if "part" in message:
+            return self._accept_sms_part(message)
         return self._accept_sms(message)
 
     @rpc
@@ -151,6 +156,14 @@ class IntakeService(AttachmentRpc, ObservedService):
         removed = self.storage.purge_expired_idempotency(now())
         if removed:
             log.info("purged %s expired idempotency records", removed)
+
+    @timer(interval=SMS_PARTS_SWEEP_INTERVAL_SECONDS)
+    def sweep_sms_parts(self):
+        """Drop the parts of long SMS from the SMSC whose other parts did not come within the hour."""
+        expired = self.storage.discard_stale_sms_parts(now() - timedelta(seconds=PARTS_TIMEOUT_SECONDS))
+        if expired:
+            log.info("dropped the parts of %s long SMS never completed", expired)
+            self.metrics.counter(*MESSAGES_METRIC).labels("parts_expired").inc(expired)
 
     @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay(self):
@@ -223,6 +236,21 @@ class IntakeService(AttachmentRpc, ObservedService):
         hint = portal_hint(self.config.get("PUBLIC_URL"))
         reply = sms_reply(receipt["tracking_id"], receipt["access_code"], hint)
         return {"tracking_id": receipt["tracking_id"], "access_code": receipt["access_code"], "reply": reply}
+
+    def _accept_sms_part(self, message):
+        """One part of a long SMS, stored before the SMSC hears it arrived; None (no reply) while parts are missing.
+
+        The part that first claims the complete group submits the whole text as one SMS; its redelivery submits it
+        again and gets the same report and reply. Any other part (redelivered, or completing the group at the same
+        moment) is acknowledged without a reply, so the sender hears once. The parts stay until the sweep, for that
+        redelivery."""
+        part = message["part"]
+        key = group_key(self.secrets.secret_key, message["from"], part["ref"], part["total"])
+        self.storage.keep_sms_part(key, part["seq"], part["total"], part["data_coding"], part["payload"])
+        parts = self.storage.sms_parts(key)
+        if len(parts) < part["total"] or self.storage.claim_sms_group(key, part["seq"]) != part["seq"]:
+            return None
+        return self._accept_sms(sms_message(message["from"], group_text(parts), message["received_at"]))
 
     def _load_sms(self, message):
         try:

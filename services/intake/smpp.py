@@ -1,5 +1,6 @@
 """`@smpp_deliver`: SMS to 1708 straight from the operator's SMSC over an SMPP transceiver bind, each run as a worker
-whose reply goes back as a submit_sm before the deliver_sm is acknowledged."""
+whose reply goes back as a submit_sm before the deliver_sm is acknowledged. Each part of a long SMS is a worker of its
+own, so it is acknowledged only once it is stored: nothing acknowledged lives only in this process."""
 import logging
 import socket
 from functools import partial
@@ -17,7 +18,7 @@ from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from services.common.errors import IdempotencyConflict, LaporError, ValidationFailed
 from services.common.events import now
 from services.common.metrics import Metrics, MetricsApi
-from services.intake.smpp_pdu import Reassembler, SenderCap, group_text, is_receipt, message_id, mo_part
+from services.intake.smpp_pdu import SenderCap, delivery, is_receipt, mo_part
 
 log = logging.getLogger("lapor.intake.smpp")
 
@@ -33,6 +34,7 @@ RETRY = smpplib.consts.SMPP_ESME_RX_T_APPN  # the SMSC keeps the SMS and deliver
 REFUSE = smpplib.consts.SMPP_ESME_RX_P_APPN  # the SMSC drops it: trying again cannot help
 PERMANENT = (ValidationFailed, IdempotencyConflict)
 LINK_ERRORS = (OSError, smpplib.exceptions.ConnectionError)
+MESSAGES_METRIC = ("lapor_smpp_messages", "SMS from the SMSC by outcome", ("outcome",))
 
 
 def ack_status(exc):
@@ -49,6 +51,13 @@ def _sender_limit(value):
     if isinstance(value, bool) or not str(value).strip().isdigit():
         raise ValueError(f"SMPP_RECEIVER_SENDER_LIMIT must be a whole number >= 0, not {value!r}")
     return int(value)
+
+
+def _outcome(status, result):
+    """The metric's outcome of an answered SMS; "part": a part kept, its SMS not (yet) submitted with it."""
+    if status == ROK:
+        return "stored" if result else "part"
+    return "retry" if status == RETRY else "refused"
 
 
 def _address(value):
@@ -105,7 +114,6 @@ class SmppReceiver(ProviderCollector, SharedExtension):
         self.source_addr = str(config.get("SMPP_RECEIVER_SOURCE_ADDR") or "1708")
         self.idle_seconds = float(config.get("SMPP_RECEIVER_ENQUIRE_LINK_SECONDS") or DEFAULT_ENQUIRE_LINK_SECONDS)
         self.sender_cap = SenderCap(_sender_limit(config.get("SMPP_RECEIVER_SENDER_LIMIT")))
-        self.parts = Reassembler()
         self.metrics = next((MetricsApi(ext) for ext in self.container.extensions if isinstance(ext, Metrics)), None)
         self.accepting = True
         self.stopping = False
@@ -217,29 +225,20 @@ class SmppReceiver(ProviderCollector, SharedExtension):
         if not self.accepting:
             return self._ack(link, pdu, RETRY, "retry")
         try:
-            group = self.parts.add(mo_part(pdu))
+            part = mo_part(pdu)
+            message = delivery(part, now().isoformat())
         except ValueError as exc:
             return self._refuse(link, pdu, exc)
-        if group is None:
-            return self._ack(link, pdu, ROK, "part")  # an earlier part: kept here until the rest arrive
-        try:
-            text = group_text(group)
-        except ValueError as exc:
-            self.parts.discard(group.key)
-            return self._refuse(link, pdu, exc)
-        source = _address(pdu.source_addr)
-        message = {"from": source, "text": text, "message_id": message_id(source, text),
-                   "received_at": now().isoformat()}
-        if not self.sender_cap.allow(source, message["message_id"]):
-            self.parts.discard(group.key)
+        same_sms = message["message_id"] if part.concat is None else (part.concat.ref, part.concat.total)
+        if not self.sender_cap.allow(part.source, same_sms):
             return self._ack(link, pdu, REFUSE, "throttled")
         provider = next(iter(self._providers), None)
         if provider is None:
             return self._ack(link, pdu, RETRY, "retry")
-        provider.handle_message(message, partial(self._answer, link, pdu, group.key))
+        provider.handle_message(message, partial(self._answer, link, pdu))
         return None
 
-    def _answer(self, link, pdu, key, result, status):
+    def _answer(self, link, pdu, result, status):
         """After the worker: the reply first, then the ack, so a link lost between them means a redelivery (and
         the same reply again), never a stored report whose sender heard nothing."""
         try:
@@ -249,9 +248,7 @@ class SmppReceiver(ProviderCollector, SharedExtension):
         except LINK_ERRORS + (smpplib.exceptions.PDUError,) as exc:
             log.warning("SMPP: could not answer an SMS (the SMSC will deliver it again): %s", exc)
             return
-        self._count({ROK: "stored", RETRY: "retry"}.get(status, "refused"))
-        if status != RETRY:
-            self.parts.discard(key)
+        self._count(_outcome(status, result))
 
     def _reply(self, link, pdu, text):
         parts, coding, esm_class = smpplib.gsm.make_parts(text)
@@ -277,11 +274,7 @@ class SmppReceiver(ProviderCollector, SharedExtension):
     def _count(self, outcome):
         if self.metrics is None:
             return
-        counter = self.metrics.counter("lapor_smpp_messages", "SMS from the SMSC by outcome", ("outcome",))
-        counter.labels(outcome).inc()
-        expired, self.parts.expired = self.parts.expired, 0
-        if expired:
-            counter.labels("parts_expired").inc(expired)
+        self.metrics.counter(*MESSAGES_METRIC).labels(outcome).inc()
 
     def _gauge(self, value):
         if self.metrics is not None:
@@ -289,9 +282,10 @@ class SmppReceiver(ProviderCollector, SharedExtension):
 
 
 class SmppDeliver(Entrypoint):
-    """Runs the decorated method with {from, text, message_id, received_at} for each SMS the SMSC delivers; the
-    method's answer is {..., reply}. Stored → reply sent, deliver_sm OK; ValidationFailed → refused for good;
-    any other error → a temporary error, so the SMSC delivers it again."""
+    """Runs the decorated method with {from, text, message_id, received_at} for each SMS the SMSC delivers, or with
+    {from, received_at, part: {ref, total, seq, data_coding, payload}} for each part of a long SMS (smpp_pdu.delivery);
+    the method's answer is {..., reply}, or None for a part kept without a reply. Stored → reply sent, deliver_sm
+    OK; ValidationFailed → refused for good; any other error → a temporary error, so the SMSC delivers it again."""
 
     receiver = SmppReceiver()
 

@@ -1,7 +1,8 @@
 """SMS in an SMSC's deliver_sm PDUs as pure functions: receipts told apart, text decoded, parts joined, a stable id."""
 import hashlib
+import hmac
 import time
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 
 from services.intake.sms import normalize_phone
 
@@ -18,13 +19,11 @@ UDHI = 0x40  # esm_class: short_message starts with a user data header
 MESSAGE_TYPE_BITS = 0x3C  # esm_class bits 2–5: 0 for a handset's SMS; receipts and acknowledgements set them
 IE_CONCAT_8BIT, IE_CONCAT_16BIT = 0x00, 0x08
 
-PARTS_TIMEOUT_SECONDS = 3600
-MAX_PENDING_GROUPS = 1000
+PARTS_TIMEOUT_SECONDS = 3600  # a long SMS whose parts have not all come by then is dropped
 SENDER_WINDOW_SECONDS = 3600
 
 Concat = namedtuple("Concat", "ref total seq")
 MoPart = namedtuple("MoPart", "source data_coding payload concat")
-Group = namedtuple("Group", "key parts")
 
 
 def is_receipt(esm_class, receipted_message_id=None):
@@ -116,9 +115,10 @@ def mo_part(pdu):
     return MoPart(_text(pdu.source_addr), pdu.data_coding or 0, bytes(data), concat)
 
 
-def group_text(group):
-    """The whole message: the parts' octets joined first, so a character split across two parts survives."""
-    return decode_text(b"".join(part.payload for part in group.parts), group.parts[0].data_coding)
+def group_text(parts):
+    """The whole message from its parts in order, each (data_coding, octets): the octets are joined first, so a
+    character split across two parts survives."""
+    return decode_text(b"".join(payload for _, payload in parts), parts[0][0])
 
 
 def sender_key(source):
@@ -137,46 +137,28 @@ def message_id(source, text):
     return f"smpp:{digest[:40]}"
 
 
-class Reassembler:
-    """Parts of concatenated SMS, kept by (sender, reference, total) until the last arrives.
+def sms_message(source, text, received_at):
+    """A whole SMS as the intake worker takes it."""
+    return {"from": source, "text": text, "message_id": message_id(source, text), "received_at": received_at}
 
-    A complete group stays until `discard`: if storing it fails the SMSC redelivers only the part it was not
-    answered OK for, and that part must find the others still here. Groups expire after `timeout` seconds; at
-    most `max_groups` are kept (the oldest go first).
-    """
 
-    def __init__(self, timeout=PARTS_TIMEOUT_SECONDS, max_groups=MAX_PENDING_GROUPS, clock=time.monotonic):
-        self.timeout = timeout
-        self.max_groups = max_groups
-        self.clock = clock
-        self.groups = OrderedDict()  # key → (first seen, {seq: part})
-        self.expired = 0
+def delivery(part, received_at):
+    """What a worker gets for one deliver_sm: the whole SMS (`sms_message`), or one part of a long SMS,
+    {from, received_at, part: {ref, total, seq, data_coding, payload}}, to keep until the rest have come.
+    ValueError when the octets are not text."""
+    if part.concat is None:
+        return sms_message(part.source, decode_text(part.payload, part.data_coding), received_at)
+    if alphabet(part.data_coding) is None:  # refused now, not after every part has been kept
+        raise ValueError(f"data_coding 0x{part.data_coding:02x} is not text")
+    fields = dict(part.concat._asdict(), data_coding=part.data_coding, payload=part.payload)
+    return {"from": part.source, "received_at": received_at, "part": fields}
 
-    def add(self, part):
-        """The Group the part completes, or None while parts are missing."""
-        if part.concat is None:
-            return Group(None, [part])
-        self._expire()
-        key = (sender_key(part.source), part.concat.ref, part.concat.total)
-        if key not in self.groups and len(self.groups) >= self.max_groups:
-            self._drop_oldest()
-        _, parts = self.groups.setdefault(key, (self.clock(), {}))
-        parts[part.concat.seq] = part  # a redelivered part replaces itself
-        if len(parts) < part.concat.total:
-            return None
-        return Group(key, [parts[seq] for seq in sorted(parts)])
 
-    def discard(self, key):
-        self.groups.pop(key, None)
-
-    def _expire(self):
-        horizon = self.clock() - self.timeout
-        while self.groups and next(iter(self.groups.values()))[0] < horizon:
-            self._drop_oldest()
-
-    def _drop_oldest(self):
-        self.groups.popitem(last=False)  # insertion order is first-seen order
-        self.expired += 1
+def group_key(secret_key, source, ref, total):
+    """The stored name of one long SMS's parts: sender, reference and part count under a keyed hash, since a plain
+    hash of a phone number and a small reference is undone by trying them all."""
+    digest = hmac.new(secret_key.encode(), f"{sender_key(source)}\n{ref}\n{total}".encode(), hashlib.sha256)
+    return f"smpp-parts:{digest.hexdigest()[:40]}"
 
 
 class SenderCap:

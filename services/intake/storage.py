@@ -1,4 +1,5 @@
-"""Intake's repository over pymongo: submissions (each with its outbox flag), idempotency records, attachments."""
+"""Intake's repository over pymongo: submissions (each with its outbox flag), idempotency records, attachments, and
+the parts of long SMS from the SMSC."""
 import uuid
 from datetime import timedelta
 
@@ -25,6 +26,9 @@ class IntakeRepository(Repository):
         self.db.attachment_parts.create_index("upload_id")
         self.db.attachment_parts.create_index("staged_at")
         self.db[f"{ATTACHMENT_BUCKET}.chunks"].create_index([("files_id", 1), ("n", 1)], unique=True)
+        self.db.sms_parts.create_index("group_key")
+        self.db.sms_parts.create_index("received_at")
+        self.db.sms_groups.create_index("claimed_at")
 
     def insert_submission(self, submission):
         """Insert once; returns False when a submission with this tracking ID already exists."""
@@ -106,6 +110,45 @@ class IntakeRepository(Repository):
     def discard_stale_parts(self, staged_before):
         """Parts of uploads never committed (refused before intake saw them all, a gateway gone mid-way)."""
         return self.db.attachment_parts.delete_many({"staged_at": {"$lt": staged_before}}).deleted_count
+
+    # --- long SMS from the SMSC: each part kept before it is acknowledged, a claim on the complete group ---
+
+    def keep_sms_part(self, group_key, seq, total, data_coding, payload):
+        """Keep one part; False when it is already kept (the SMSC delivered it again)."""
+        try:
+            self.db.sms_parts.insert_one({"_id": f"{group_key}:{seq:03d}", "group_key": group_key, "seq": seq,
+                                          "total": total, "data_coding": data_coding, "payload": Binary(payload),
+                                          "received_at": now()})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def sms_parts(self, group_key):
+        """[(data_coding, octets)] of the group's parts kept so far, in order."""
+        parts = self.db.sms_parts.find({"group_key": group_key}).sort("seq", 1)
+        return [(part["data_coding"], bytes(part["payload"])) for part in parts]
+
+    def claim_sms_group(self, group_key, seq):
+        """The part that answers for a complete group: `seq` if it claims first, else the part that did."""
+        try:
+            self.db.sms_groups.insert_one({"_id": group_key, "seq": seq, "claimed_at": now()})
+            return seq
+        except DuplicateKeyError:
+            claim = self.db.sms_groups.find_one({"_id": group_key})
+            return claim["seq"] if claim is not None else self.claim_sms_group(group_key, seq)
+
+    def discard_stale_sms_parts(self, received_before):
+        """Every group with a part kept before `received_before`, all its parts, and claims made before it: how many
+        of those groups were never complete."""
+        stale = self.db.sms_parts.find({"received_at": {"$lt": received_before}}, {"group_key": 1})
+        group_keys = sorted({part["group_key"] for part in stale})
+        never_complete = 0
+        if group_keys:
+            claimed = list(self.db.sms_groups.find({"_id": {"$in": group_keys}}, {"_id": 1}))
+            never_complete = len(group_keys) - len(claimed)
+            self.db.sms_parts.delete_many({"group_key": {"$in": group_keys}})
+        self.db.sms_groups.delete_many({"claimed_at": {"$lt": received_before}})
+        return never_complete
 
     def attachment_totals(self, tracking_id):
         """(count, bytes) of the report's attachments."""

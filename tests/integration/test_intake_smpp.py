@@ -1,14 +1,20 @@
 """SMS 1708 over SMPP end to end: a phone bound to a local SMSC (smpp34's server, tests/support/smsc.py) sends to
 1708, the SMSC delivers it to intake's transceiver bind, the report is stored on the real store and broker, and the
-reply reaches the phone; redeliveries make one report, and what is not stored is left for the SMSC to retry."""
+reply reaches the phone; redeliveries make one report, and what is not stored is left for the SMSC to retry. The
+parts of a long SMS are stored before they are acknowledged, so they outlive the intake process that took them."""
 import re
+from datetime import timedelta
 
 import eventlet
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
 
+from services.common.events import now
+from services.common.metrics import Metrics
 from services.intake.service import IntakeService
 from services.intake.smpp import REFUSE, RETRY, SmppReceiver
+from services.intake.smpp_pdu import PARTS_TIMEOUT_SECONDS
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
 from tests.support.peers import ProcessPeer
@@ -16,6 +22,7 @@ from tests.support.phone import Phone
 from tests.support.waiting import wait_for
 
 TEXT = "KOTA METRO Jalan Pala Iringmulyo terdapat pohon tumbang yang menghalangi jalan"
+LONG_TEXT = TEXT + " sejak kemarin sore dan warga sudah melapor ke kelurahan tetapi belum ada petugas datang"
 TRACKING_ID = re.compile(r"No: (\S+)")
 
 
@@ -100,7 +107,7 @@ def test_a_long_sms_in_parts_is_one_report_in_order(intake, phone, smsc, intake_
     [reply] = wait_for(lambda: phone.inbox, message="the reply")
     event = intake_repo.get_submission(TRACKING_ID.search(reply).group(1))["event"]
     assert event["body"] == text.removeprefix("KOTA METRO ") and event["region_hint"] == "18.72"
-    assert intake_repo.db.submissions.count_documents({}) == 1
+    assert_answered_once(phone, smsc, intake_repo)  # though both parts may complete it at the same moment
 
 
 def test_a_delivery_receipt_is_acknowledged_and_is_not_a_report(intake, phone, smsc, intake_repo):
@@ -180,6 +187,79 @@ def test_a_stopped_intake_unbinds_and_the_sms_waits_at_the_smsc_for_the_next_one
     assert deliveries(smsc) == [] and phone.inbox == []
     start_intake()
     wait_for(lambda: phone.inbox, message="the reply from the next intake")
+    assert intake_repo.db.submissions.count_documents({}) == 1
+
+
+def test_a_part_acknowledged_before_intake_stops_completes_the_sms_on_the_next_intake(
+        start_intake, start_service, phone, smsc, intake_repo):
+    start_service(TrackingService)
+    first = start_intake()
+    wait_for(lambda: _bound(first), message="bound")
+    part_1, part_2 = parts_of(LONG_TEXT, ref=91)
+    phone.send(part_1, esm_class=0x40)
+    answered(smsc, 1)  # acknowledged: the SMSC will not deliver it again
+    with eventlet.Timeout(10):
+        first.kill()  # as a crash: whatever that process held in memory is gone
+
+    start_intake()
+    phone.send(part_2, esm_class=0x40)
+    [reply] = wait_for(lambda: phone.inbox, message="the reply from the next intake")
+    event = intake_repo.get_submission(TRACKING_ID.search(reply).group(1))["event"]
+    assert event["body"] == LONG_TEXT.removeprefix("KOTA METRO ") and event["region_hint"] == "18.72"
+    assert_answered_once(phone, smsc, intake_repo)
+
+
+def test_a_part_delivered_twice_is_kept_once_and_the_sms_answered_once(intake, phone, smsc, intake_repo):
+    part_1, part_2 = parts_of(LONG_TEXT, ref=92)
+    phone.send(part_1, esm_class=0x40, service_type="DUP")  # delivered again, as after a lost ack
+
+    assert [line["command_status"] for line in answered(smsc, 2)] == [0, 0]
+    assert intake_repo.db.sms_parts.count_documents({}) == 1
+    phone.send(part_2, esm_class=0x40)
+    wait_for(lambda: phone.inbox, message="the reply")
+    assert_answered_once(phone, smsc, intake_repo)
+
+
+def test_the_last_part_delivered_again_gets_the_same_report_and_reply(intake, phone, smsc, intake_repo):
+    part_1, part_2 = parts_of(LONG_TEXT, ref=93)
+    phone.send(part_1, esm_class=0x40)
+    answered(smsc, 1)
+    phone.send(part_2, esm_class=0x40, service_type="DUP")  # its ack lost: stored, but the SMSC cannot know
+
+    first, again = wait_for(lambda: len(phone.inbox) >= 2 and phone.inbox, message="two replies")
+    assert first == again
+    assert intake_repo.db.submissions.count_documents({}) == 1
+
+
+def test_the_parts_of_an_sms_never_completed_are_swept_after_the_timeout(intake, phone, smsc, intake_repo):
+    phone.send(parts_of(LONG_TEXT, ref=94)[0], esm_class=0x40)
+    answered(smsc, 1)
+    [abandoned] = intake_repo.db.sms_parts.find({})
+    long_ago = now() - timedelta(seconds=PARTS_TIMEOUT_SECONDS + 1)
+    intake_repo.db.sms_parts.update_one({"_id": abandoned["_id"]}, {"$set": {"received_at": long_ago}})
+    phone.send(parts_of(TEXT, ref=95)[0], esm_class=0x40)
+    answered(smsc, 2)
+
+    with entrypoint_hook(intake, "sweep_sms_parts") as sweep:
+        sweep()
+    [kept] = intake_repo.db.sms_parts.find({})  # the other one still has time
+    assert kept["group_key"] != abandoned["group_key"]
+    [metrics] = [dependency for dependency in intake.dependencies if isinstance(dependency, Metrics)]
+    assert metrics.registry.get_sample_value("lapor_smpp_messages_total", {"outcome": "parts_expired"}) == 1
+    assert intake_repo.db.submissions.count_documents({}) == 0 and phone.inbox == []
+
+
+def parts_of(text, ref):
+    """The two parts of a long GSM SMS, each with its concatenation header."""
+    octets = text.encode("ascii")
+    half = len(octets) // 2
+    return [bytes([5, 0, 3, ref, 2, seq]) + chunk for seq, chunk in ((1, octets[:half]), (2, octets[half:]))]
+
+
+def assert_answered_once(phone, smsc, intake_repo):
+    eventlet.sleep(1)  # time for a second reply, were one on its way
+    replies = [line for line in smsc.received() if line["pdu"] == "submit_sm" and line["system_id"] == "lapor-in"]
+    assert len(phone.inbox) == 1 and len(replies) == 1
     assert intake_repo.db.submissions.count_documents({}) == 1
 
 

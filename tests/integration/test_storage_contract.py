@@ -199,6 +199,24 @@ def test_intake_attachment_storage_contract(recorded):
     assert_within_subset(log)
 
 
+def test_intake_sms_parts_storage_contract(recorded):
+    """Parts of long SMS from the SMSC: kept once each, read in order, one claim per complete group, swept."""
+    repository, log = recorded(IntakeRepository, "lapor_intake")
+    assert repository.keep_sms_part("smpp-parts:a", 2, 2, 0, b" dua")
+    assert repository.keep_sms_part("smpp-parts:a", 1, 2, 0, b"KOTA METRO satu")
+    assert not repository.keep_sms_part("smpp-parts:a", 2, 2, 0, b" dua")  # delivered again: kept once
+    assert repository.sms_parts("smpp-parts:a") == [(0, b"KOTA METRO satu"), (0, b" dua")]
+    assert repository.claim_sms_group("smpp-parts:a", 1) == 1
+    assert repository.claim_sms_group("smpp-parts:a", 2) == 1  # the part completing it at the same moment
+    assert repository.claim_sms_group("smpp-parts:a", 1) == 1  # the claiming part, redelivered
+    repository.keep_sms_part("smpp-parts:b", 1, 3, 8, "satu".encode("utf-16-be"))  # never completed
+    assert repository.discard_stale_sms_parts(now() - timedelta(minutes=1)) == 0
+    assert repository.discard_stale_sms_parts(now() + timedelta(seconds=2)) == 1  # b; a was complete
+    assert repository.sms_parts("smpp-parts:a") == [] and repository.sms_parts("smpp-parts:b") == []
+    assert repository.claim_sms_group("smpp-parts:a", 2) == 2  # the claim went with its group
+    assert_within_subset(log)
+
+
 def test_tracking_storage_contract(recorded):
     repository, log = recorded(TrackingRepository, "lapor_tracking")
     first, second = repository.reserve_id_block(10), repository.reserve_id_block(10)

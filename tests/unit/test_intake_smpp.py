@@ -12,8 +12,8 @@ from nameko.cli.main import IMPLICIT_ENV_VAR_MATCHER, env_var_constructor
 from services.common.errors import IdempotencyConflict, Unavailable, ValidationFailed
 from services.intake.smpp import REFUSE, RETRY, ROK, SmppReceiver, ack_status
 from services.intake.smpp_pdu import (
-    Concat, MoPart, Reassembler, SenderCap, alphabet, decode_gsm7, decode_text, group_text, is_receipt, message_id,
-    mo_part, split_udh,
+    Concat, MoPart, SenderCap, alphabet, decode_gsm7, decode_text, delivery, group_key, group_text, is_receipt,
+    message_id, mo_part, split_udh,
 )
 
 PHONE = "6281234567890"
@@ -122,49 +122,40 @@ def part(seq, payload, total=3, ref=7, source=PHONE, data_coding=0):
     return MoPart(source, data_coding, payload, Concat(ref, total, seq))
 
 
-def test_parts_are_joined_in_order_whatever_order_they_arrive_in():
-    parts = Reassembler()
-    assert parts.add(part(3, b" tiga")) is None
-    assert parts.add(part(1, b"KOTA METRO satu")) is None
-    group = parts.add(part(2, b" dua"))
-    assert group_text(group) == "KOTA METRO satu dua tiga"
+def test_a_single_sms_is_delivered_whole_with_its_id():
+    message = delivery(MoPart(PHONE, 0, b"KOTA METRO jalan rusak", None), "2026-11-25T09:30:00+07:00")
+    assert message == {"from": PHONE, "text": "KOTA METRO jalan rusak", "received_at": "2026-11-25T09:30:00+07:00",
+                       "message_id": message_id(PHONE, "KOTA METRO jalan rusak")}
+
+
+def test_a_part_is_delivered_as_its_octets_for_the_worker_to_keep():
+    message = delivery(part(2, b" dua", data_coding=8), "2026-11-25T09:30:00+07:00")
+    assert message == {"from": PHONE, "received_at": "2026-11-25T09:30:00+07:00",
+                       "part": {"ref": 7, "total": 3, "seq": 2, "data_coding": 8, "payload": b" dua"}}
+
+
+def test_binary_content_is_not_delivered_whole_or_in_parts():
+    for binary in (MoPart(PHONE, 0x04, b"\x01", None), part(1, b"\x01", data_coding=0x04)):
+        with pytest.raises(ValueError):
+            delivery(binary, "2026-11-25T09:30:00+07:00")
+
+
+def test_parts_are_joined_in_order_and_read_by_the_first_parts_coding():
+    assert group_text([(0, b"KOTA METRO satu"), (0, b" dua"), (0, b" tiga")]) == "KOTA METRO satu dua tiga"
 
 
 def test_a_character_split_across_two_parts_survives():
     encoded = "Jalan 🚧 rusak".encode("utf-16-be")
-    parts = Reassembler()
-    parts.add(part(1, encoded[:13], total=2, data_coding=8))  # the emoji's surrogate pair is cut in two
-    assert group_text(parts.add(part(2, encoded[13:], total=2, data_coding=8))) == "Jalan 🚧 rusak"
+    assert group_text([(8, encoded[:13]), (8, encoded[13:])]) == "Jalan 🚧 rusak"  # the emoji's pair cut in two
 
 
-def test_a_complete_group_waits_for_discard_so_a_redelivered_last_part_completes_it_again():
-    parts = Reassembler()
-    parts.add(part(1, b"a", total=2))
-    first = parts.add(part(2, b"b", total=2))
-    again = parts.add(part(2, b"b", total=2))  # storing failed; the SMSC sends the last part again
-    assert again == first
-    parts.discard(first.key)
-    assert parts.add(part(2, b"b", total=2)) is None  # already stored: only this part, acked as a part
-
-
-def test_same_reference_from_two_senders_or_two_totals_are_different_messages():
-    parts = Reassembler()
-    parts.add(part(1, b"a", total=2))
-    assert parts.add(part(2, b"b", total=2, source="6281299999999")) is None
-    assert parts.add(part(2, b"b", total=3)) is None
-    assert group_text(parts.add(part(2, b"b", total=2, source="081234567890"))) == "ab"
-
-
-def test_incomplete_groups_expire_and_are_bounded():
-    clock = SimpleNamespace(now=0.0)
-    parts = Reassembler(timeout=60, max_groups=2, clock=lambda: clock.now)
-    parts.add(part(1, b"a", ref=1))
-    clock.now = 61
-    parts.add(part(1, b"a", ref=2))
-    assert parts.expired == 1 and len(parts.groups) == 1
-    parts.add(part(1, b"a", ref=3))
-    parts.add(part(1, b"a", ref=4))  # over the bound: the oldest goes
-    assert parts.expired == 2 and [key[1] for key in parts.groups] == [3, 4]
+def test_the_group_key_is_one_per_sender_reference_and_count_and_hides_the_number():
+    key = group_key("s3cret", PHONE, 7, 2)
+    assert key == group_key("s3cret", "081234567890", 7, 2) == group_key("s3cret", "+6281234567890", 7, 2)
+    others = {group_key("s3cret", "6281299999999", 7, 2), group_key("s3cret", PHONE, 8, 2),
+              group_key("s3cret", PHONE, 7, 3), group_key("other", PHONE, 7, 2)}
+    assert key not in others and len(others) == 4
+    assert key.startswith("smpp-parts:") and "81234567890" not in key
 
 
 def test_the_sender_cap_counts_different_sms_in_the_window_not_redeliveries():
@@ -248,13 +239,11 @@ def test_a_failed_store_is_a_temporary_error_and_sends_no_reply(receiver):
 
 def test_an_answer_on_a_lost_link_is_dropped_for_the_smsc_to_redeliver(receiver):
     link = FakeLink()
-    receiver._on_deliver_sm(link, deliver_sm(udh(6, 2, 1) + b"KOTA METRO satu", esm_class=0x40, sequence=1))
-    receiver._on_deliver_sm(link, deliver_sm(udh(6, 2, 2) + b" dua", esm_class=0x40, sequence=2))
+    receiver._on_deliver_sm(link, deliver_sm(sequence=1))
     [(_, answer)] = receiver.entrypoint.calls
     link.broken = True
     answer({"reply": "x"}, ROK)  # does not raise into the worker
-    assert acks(link) == [(1, ROK)]
-    assert len(receiver.parts.groups) == 1  # kept for the last part, which the SMSC will deliver again
+    assert link.sent == []
 
 
 def test_receipts_are_acked_and_run_nothing(receiver):
@@ -263,23 +252,38 @@ def test_receipts_are_acked_and_run_nothing(receiver):
     assert acks(link) == [(3, ROK)] and receiver.entrypoint.calls == []
 
 
-def test_earlier_parts_are_acked_at_once_and_the_last_runs_the_worker(receiver):
+def test_each_part_runs_a_worker_and_is_acked_only_once_the_worker_has_kept_it(receiver):
     link = FakeLink()
     receiver._on_deliver_sm(link, deliver_sm(udh(5, 2, 2) + b" dua", esm_class=0x40, sequence=1))
-    assert acks(link) == [(1, ROK)] and receiver.entrypoint.calls == []
-    receiver._on_deliver_sm(link, deliver_sm(udh(5, 2, 1) + b"KOTA METRO satu", esm_class=0x40, sequence=2))
     [(message, answer)] = receiver.entrypoint.calls
-    assert message["text"] == "KOTA METRO satu dua"
-    answer(None, RETRY)  # storing failed: the parts stay for the redelivered last part
+    assert message["part"] == {"ref": 5, "total": 2, "seq": 2, "data_coding": 0, "payload": b" dua"}
+    assert link.sent == []
+    answer(None, ROK)  # kept; its SMS is not complete yet
+    assert link.sent == [{"command": "deliver_sm_resp", "sequence": 1, "status": ROK}]
+
+
+def test_a_part_that_could_not_be_kept_is_left_for_the_smsc_to_retry(receiver):
+    link = FakeLink()
+    receiver._on_deliver_sm(link, deliver_sm(udh(5, 2, 1) + b"KOTA METRO satu", esm_class=0x40, sequence=2))
+    [(_, answer)] = receiver.entrypoint.calls
+    answer(None, RETRY)
+    assert acks(link) == [(2, RETRY)]
+
+
+def test_the_part_that_completes_an_sms_is_answered_with_the_reply_then_acked(receiver):
+    link = FakeLink()
     receiver._on_deliver_sm(link, deliver_sm(udh(5, 2, 1) + b"KOTA METRO satu", esm_class=0x40, sequence=3))
-    assert len(receiver.entrypoint.calls) == 2
+    [(_, answer)] = receiver.entrypoint.calls
+    answer({"tracking_id": "10000004", "reply": "LAPOR! No: 10000004"}, ROK)
+    assert [sent["command"] for sent in link.sent] == ["submit_sm", "deliver_sm_resp"]
 
 
 def test_binary_or_malformed_sms_is_refused_for_good(receiver):
     link = FakeLink()
     receiver._on_deliver_sm(link, deliver_sm(b"\x00\x01", data_coding=0x04, sequence=4))
     receiver._on_deliver_sm(link, deliver_sm(b"\x09\x00", esm_class=0x40, sequence=5))
-    assert acks(link) == [(4, REFUSE), (5, REFUSE)] and receiver.entrypoint.calls == []
+    receiver._on_deliver_sm(link, deliver_sm(udh(5, 2, 1) + b"\x00\x01", esm_class=0x40, data_coding=0x04, sequence=6))
+    assert acks(link) == [(4, REFUSE), (5, REFUSE), (6, REFUSE)] and receiver.entrypoint.calls == []
 
 
 def test_a_sender_over_the_cap_is_refused_but_a_redelivery_is_not(receiver):
@@ -289,6 +293,16 @@ def test_a_sender_over_the_cap_is_refused_but_a_redelivery_is_not(receiver):
     assert [message["text"] for message, _ in receiver.entrypoint.calls] == [
         "KOTA METRO satu", "KOTA METRO dua", "KOTA METRO satu"]
     assert acks(link) == [(2, REFUSE)]
+
+
+def test_the_parts_of_a_long_sms_count_once_against_the_sender_cap(receiver):
+    link = FakeLink()
+    sms = [(udh(5, 2, 1) + b"KOTA METRO satu", 0x40), (udh(5, 2, 2) + b" dua", 0x40), (b"KOTA METRO tiga", 0),
+           (udh(6, 2, 1) + b"KOTA METRO empat", 0x40), (udh(5, 2, 2) + b" dua", 0x40)]
+    for sequence, (short_message, esm_class) in enumerate(sms):
+        receiver._on_deliver_sm(link, deliver_sm(short_message, esm_class=esm_class, sequence=sequence))
+    assert len(receiver.entrypoint.calls) == 4  # both parts of ref 5, the single SMS, and ref 5's part again
+    assert acks(link) == [(3, REFUSE)]  # a third SMS in the hour
 
 
 def test_while_the_service_stops_what_arrives_is_left_for_the_smsc_to_retry(receiver):
