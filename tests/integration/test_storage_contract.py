@@ -289,13 +289,17 @@ def exercise_tracking_actions(repository, report):
     repository.promote_access_code("10000004", "b" * 64)
     stored = repository.get_report("10000004")
     assert (stored["access_code_hash"], stored["pending_access_code_hash"]) == ("b" * 64, None)
-    assert [repository.count_reissue("10000004", "2026-11-25") for _ in range(2)] == [1, 2]
-    assert repository.count_reissue("10000004", "2026-11-26") == 1
-    assert repository.count_reissue("10000004", "2026-10-01") == 1
+    # Days relative to now (never calendar dates: the purge cuts at now - 2 days): yesterday and today are
+    # kept, a day two months back goes.
+    yesterday, today = (now() - timedelta(days=1)).date().isoformat(), now().date().isoformat()
+    long_ago = (now() - timedelta(days=60)).date().isoformat()
+    assert [repository.count_reissue("10000004", yesterday) for _ in range(2)] == [1, 2]
+    assert repository.count_reissue("10000004", today) == 1
+    assert repository.count_reissue("10000004", long_ago) == 1
     repository.db.access_failures.update_one({"_id": "10000004"},
                                              {"$set": {"window_started_at": now() - timedelta(days=3)}})
-    assert repository.purge_access_counters(now() - timedelta(days=2)) == 2  # October's count and the old window
-    assert repository.count_reissue("10000004", "2026-11-26") == 2 and repository.access_failures(
+    assert repository.purge_access_counters(now() - timedelta(days=2)) == 2  # the old day's count and the old window
+    assert repository.count_reissue("10000004", yesterday) == 3 and repository.count_reissue("10000004", today) == 2 and repository.access_failures(
         "10000004", timedelta(minutes=15))[0] == 0
     assert repository.add_support("10000004:h1", "10000004") and not repository.add_support("10000004:h1", "10000004")
     assert repository.add_support("10000004:h2", "10000004")
