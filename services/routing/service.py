@@ -19,7 +19,7 @@ from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.routing import domain, triage
 from services.routing.dependencies import TriageEngine
-from services.routing.exceptions import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from services.routing.exceptions import Forbidden, IllegalTransition, NotFound, TrainingFailed, ValidationFailed
 from services.routing.model import SKLEARN_VERSION, NotEnoughExamples
 from services.routing.schemas import (AgencyContactsSchema, DeclineSchema, DisposeSchema, RejectSchema,
                                       RoutingRulesSchema, UnitSchema, VerifySchema)
@@ -453,7 +453,7 @@ class RoutingService(ObservedService):
         return chain
 
     def _train(self, only_if_due):
-        """Train under a lease so one replica trains at a time; the work itself runs in a real thread."""
+        """Train under a lease so one replica trains at a time; the fit itself runs in a process of its own."""
         holder = self.triage.holder
         if not self.storage.claim_lease(TRAINING_LEASE, holder, TRAINING_LEASE_SECONDS):
             return {"trained": False, "reason": "another replica is training"}
@@ -464,6 +464,9 @@ class RoutingService(ObservedService):
             try:
                 fitted = self.triage.fit(dispositions)
             except NotEnoughExamples as exc:
+                return {"trained": False, "reason": str(exc)}
+            except TrainingFailed as exc:
+                log.warning("triage model not trained: %s", exc)
                 return {"trained": False, "reason": str(exc)}
             version = self.storage.save_model(
                 fitted["blob"], classes=fitted["classes"], examples=fitted["examples"],
