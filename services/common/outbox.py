@@ -82,4 +82,15 @@ class OutboxDispatcher(EventDispatcher):
                 log.warning("publish of %s deferred to the relay: %s", event_type, exc)
                 continue
             if on_published is not None:
-                on_published()
+                _clear_flag(event_type, on_published)
+
+
+def _clear_flag(event_type, on_published):
+    """Clear the outbox flag of a published event. Never raises: an exception here would escape
+    `worker_result` and, in Nameko 2.14, end the whole container (a store failover at this moment, say).
+    A flag left set costs only a second publish by the relay, which the consumers' dedupe absorbs."""
+    try:
+        on_published()
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.warning("published %s but could not clear its outbox flag (the relay publishes it again): %s",
+                    event_type, exc)
