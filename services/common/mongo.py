@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider
-from pymongo import MongoClient
+from pymongo import MongoClient, uri_parser
 from pymongo.errors import PyMongoError
 
 from services.common.errors import Unavailable
@@ -50,14 +50,26 @@ class StoreDocument(dict):
         super().__setitem__(key, value)
 
 
+# What every client uses unless the URI says otherwise (the URI is the one place to tune them, e.g.
+# `mongodb://a,b,c/?replicaSet=rs0&wtimeoutMS=10000`): a write is acknowledged only once a majority of the
+# replica set holds it (DESIGN §9), and a majority that cannot be reached is an error after `wtimeoutMS`
+# rather than a wait for ever.
+CLIENT_DEFAULTS = {
+    "serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
+    "connectTimeoutMS": SERVER_SELECTION_TIMEOUT_MS,
+    "w": "majority",
+    "wtimeoutMS": 5000,
+}
+
+
+def client_options(uri):
+    """CLIENT_DEFAULTS less whatever the URI sets itself: pymongo lets keyword arguments override the URI."""
+    given = {key.lower() for key in uri_parser.parse_uri(uri)["options"]}
+    return {key: value for key, value in CLIENT_DEFAULTS.items() if key.lower() not in given}
+
+
 def make_client(uri):
-    return MongoClient(
-        uri,
-        serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
-        connectTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
-        tz_aware=True,
-        document_class=StoreDocument,
-    )
+    return MongoClient(uri, tz_aware=True, document_class=StoreDocument, **client_options(uri))
 
 
 def database_name(config, base_name):

@@ -20,6 +20,12 @@ def idempotency_record_id(scope, key):
     return hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()
 
 
+def same_submission(stored, submission):
+    """Is `stored` (the submission already under this tracking ID) this one again, replayed under its
+    Idempotency-Key? Then it holds the same access code, which nothing else shares."""
+    return stored is not None and stored["event"]["access_code_hash"] == submission["event"]["access_code_hash"]
+
+
 class TrackingIdAllocator:
     """Hands out tracking IDs from reserved blocks of sequence numbers.
 

@@ -23,6 +23,7 @@ from services.common.secrets import Secrets
 from services.intake.attachment_rpc import AttachmentRpc, submission_identity
 from services.intake.dependencies import TrackingIds
 from services.common.field_errors import flatten_field_errors, translate_message
+from services.intake import domain
 from services.intake.domain import idempotency_record_id, load_categories, request_fingerprint
 from services.intake.exceptions import IdempotencyConflict, Unavailable, ValidationFailed
 from services.common.regions import default_matcher
@@ -305,6 +306,10 @@ class IntakeService(AttachmentRpc, ObservedService):
                 REPORT_SUBMITTED, submission["event"], on_published=lambda: self.storage.mark_published(tracking_id)
             )
             self.metrics.counter("lapor_reports_submitted", "Reports accepted", ("channel",)).labels(channel).inc()
+        elif not domain.same_submission(self.storage.get_submission(tracking_id), submission):
+            # The ID is taken by another report: never hand out a receipt for a report that is not stored.
+            log.error("tracking ID %s already holds another submission; this one is refused", tracking_id)
+            raise Unavailable("Laporan belum tersimpan; silakan kirim ulang.")
         receipt = {"tracking_id": tracking_id, "access_code": access_code, "status": "received"}
         if stored_attachments is not None:
             receipt["attachments"] = stored_attachments

@@ -5,8 +5,8 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from services.common.access_codes import normalize_access_code
-from services.common.errors import IdempotencyConflict, ValidationFailed
-from services.common.tracking_ids import is_valid_tracking_id
+from services.common.errors import IdempotencyConflict, Unavailable, ValidationFailed
+from services.common.tracking_ids import is_valid_tracking_id, make_tracking_id
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
@@ -80,6 +80,20 @@ def test_idempotency_key_replays_the_same_receipt_and_refuses_another_body(intak
         submit(intake, make_report(title="Laporan yang berbeda isinya"), idempotency_key="key-1")
     assert intake_repo.db.submissions.count_documents({}) == 1
     assert intake_repo.db.idempotency.find_one({})["access_code_encrypted"] != first["access_code"]
+
+
+def test_no_receipt_unless_this_submission_is_the_one_stored(intake, intake_repo):
+    """Issue 12 item 7: an ID already holding another report (never expected; a reissued block, say) gives no 201."""
+    first = submit(intake)
+    taken = make_tracking_id(int(first["tracking_id"][:-1]) + 1)  # the allocator's next number
+    foreign = dict(intake_repo.get_submission(first["tracking_id"]), _id=taken, tracking_id=taken, reporter_ref="rep_x")
+    foreign["event"] = dict(foreign["event"], tracking_id=taken, access_code_hash="f" * 64)
+    intake_repo.db.submissions.insert_one(foreign)
+
+    with pytest.raises(Unavailable):
+        submit(intake)
+    assert intake_repo.get_submission(taken)["event"]["access_code_hash"] == "f" * 64  # left as it was
+    assert submit(intake, idempotency_key="after")["tracking_id"] not in (first["tracking_id"], taken)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from pymongo import MongoClient, monitoring
 
 from services.common.events import now
-from services.common.mongo import StoreDocument
+from services.common.mongo import StoreDocument, client_options
 from services.gateway.storage import GatewayRepository
 from services.intake.storage import ATTACHMENT_BUCKET, IntakeRepository
 from services.notifications.storage import NotificationsRepository
@@ -111,7 +111,10 @@ def recorded(store, db_prefix):
 
     def open_(repository_cls, base_name):
         log = CommandLog()
-        client = MongoClient(store.uri, tz_aware=True, document_class=StoreDocument, event_listeners=[log])
+        # The services' own client options (majority writes with a wtimeout): the contract holds with them.
+        client = MongoClient(store.uri, tz_aware=True, document_class=StoreDocument, event_listeners=[log],
+                             **client_options(store.uri))
+        assert client.write_concern.document == {"w": "majority", "wtimeout": 5000}
         clients.append(client)
         repository = repository_cls(client[f"{db_prefix}{base_name}"])
         repository.ensure_indexes()
