@@ -101,6 +101,28 @@ def service_command(service):
     return [sys.executable, "-m", "services.serve", service]
 
 
+def supervised(name, argv):
+    """The command under devstack.supervise, which starts the service again when it exits by itself."""
+    return [sys.executable, "-m", "devstack.supervise", name, "--", *argv]
+
+
+def after_start(settings, log=print):
+    """What `make run` does once every service answers: train the triage model now rather than at routing's
+    first hourly run. Returns routing's answer (or None when it could not be asked)."""
+    from nameko.standalone.rpc import ClusterRpcProxy  # eventlet-based: only once the services are up
+    try:
+        with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=120) as cluster:
+            trained = cluster.routing.retrain()
+    except Exception as exc:  # noqa: BLE001 - the stack runs on the keyword taxonomy until the hourly run
+        log(f"triage model not trained now ({type(exc).__name__}); routing trains it within the hour")
+        return None
+    if trained.get("trained"):
+        log(f"triage model {trained['version']} trained on {trained['examples']} examples")
+    else:
+        log(f"triage model not trained: {trained.get('reason')}")
+    return trained
+
+
 def service_processes(settings, services=SERVICES, port_overrides=None):
     """[(name, argv, env)] — one process per service; `port_overrides` lets a replica take another port."""
     base_env = dict(os.environ, **settings.environment())

@@ -70,23 +70,8 @@ def announce_when_healthy(settings, manager):
         say(str(exc))
         return
     say(f"all services up: {', '.join(sorted(health['services']))}")
-    train_triage(settings)
+    launcher.after_start(settings, log=say)
     say(f"LAPOR is running at {settings.gateway_url}  (health: {settings.gateway_url}/health) — Ctrl-C to stop")
-
-
-def train_triage(settings):
-    """Train the triage model now rather than at routing's first hourly run (a stand-alone RPC on the bus)."""
-    from nameko.standalone.rpc import ClusterRpcProxy  # eventlet-based: only once the services are up
-    try:
-        with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=120) as cluster:
-            trained = cluster.routing.retrain()
-    except Exception as exc:  # noqa: BLE001 - the stack runs on the keyword taxonomy until the hourly run
-        say(f"triage model not trained now ({type(exc).__name__}); routing trains it within the hour")
-        return
-    if trained.get("trained"):
-        say(f"triage model {trained['version']} trained on {trained['examples']} examples")
-    else:
-        say(f"triage model not trained: {trained.get('reason')}")
 
 
 def main():
@@ -121,7 +106,8 @@ def main():
         launcher.seed_demo(settings, os.environ.get("LAPOR_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD, log=say)
         manager = Manager()
         for name, argv, env in launcher.service_processes(settings):
-            manager.add_process(name, shlex.join(argv), env=env, cwd=str(launcher.ROOT))
+            # Supervised: a service that exits by itself is started again, instead of honcho ending the whole run.
+            manager.add_process(name, shlex.join(launcher.supervised(name, argv)), env=env, cwd=str(launcher.ROOT))
         threading.Thread(target=announce_when_healthy, args=(settings, manager), daemon=True).start()
         manager.loop()
         return manager.returncode or 0
