@@ -7,7 +7,7 @@ from collections import namedtuple
 from datetime import timedelta
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 from pymongo.errors import PyMongoError
 

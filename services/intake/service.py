@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 from pymongo.errors import PyMongoError
 

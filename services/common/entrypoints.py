@@ -1,0 +1,27 @@
+"""Nameko's entrypoints as LAPOR uses them: `from services.common.entrypoints import rpc`.
+
+Nameko 2.14 sends an RPC's reply from `handle_result`, outside the worker's own try: when the broker is
+gone at that moment (a restart, a failover), the publish raises out of `_run_worker` and ends the whole
+container — the service exited by itself, with nothing to restart it (issue 12). Here a reply that cannot be
+sent is logged and the request acknowledged where the channel still lives (the caller has timed out by then
+and retries under its own rules); the consumer reconnects and the service carries on.
+"""
+import logging
+
+from nameko import rpc as nameko_rpc
+
+log = logging.getLogger(__name__)
+
+
+class Rpc(nameko_rpc.Rpc):
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except Exception as exc:  # noqa: BLE001 - the broker went away while replying; see above
+            log.warning("reply to %s not sent (%s: %s); the caller times out and retries", worker_ctx.call_id,
+                        type(exc).__name__, exc)
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return result, exc_info
+
+
+rpc = Rpc.decorator
