@@ -9,8 +9,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from werkzeug.wrappers import Response
 
+from services.common.dead_letters import STATES as DEAD_EVENT_STATES
+from services.common.dead_letters import DeadEventQuerySchema, ReplaySchema
 from services.gateway import policy, schemas
 from services.gateway.accounts import LoginSchema
+from services.gateway.dead_event_routes import DEAD_LETTER_SERVICES
 from services.intake.schemas import SmsMessageSchema, SubmissionSchema
 from services.routing.schemas import (DeclineSchema, DisposeSchema, RejectSchema, RoutingRulesSchema, UnitSchema,
                                       VerifySchema)
@@ -47,7 +50,8 @@ TAGS = [
     {"name": "channels", "description": "SMS 1708 and Twitter/X, as their gateways deliver them."},
     {"name": "reference", "description": "Agencies (instansi) and regions (wilayah)."},
     {"name": "statistics", "description": "Public volumes and SLA compliance."},
-    {"name": "administration", "description": "National admins: calendar, notifications, templates, audit."},
+    {"name": "administration", "description": "National admins: calendar, notifications, templates, audit, "
+                                              "parked events."},
     {"name": "auth", "description": "Officer sign-in."},
     {"name": "open311", "description": "Open311 GeoReport v2 (errors in the spec's shape)."},
     {"name": "meta", "description": "This document."},
@@ -405,6 +409,35 @@ def _routing_admin_paths():
     }
 
 
+def _dead_event_paths():
+    event_type = DeadEventQuerySchema().fields["event_type"]
+    return {
+        "/api/v1/admin/dead-events": {"get": _operation(
+            "list_dead_events", "administration", "Parked events (dead_events) of the services (national admins)",
+            {200: _answer(schemas.list_envelope(schemas.DeadEventSchema, "DeadEventListSchema"))},
+            (400, 401, 403, 503), security=OFFICER, parameters=[
+                _query("service", "One service; without it, every service in turn (by name), each newest first.",
+                       type="string", enum=list(DEAD_LETTER_SERVICES)),
+                _query("event_type", "One event type.", type="string", enum=list(event_type.validate.choices)),
+                _query("handler", "One handler, e.g. on_report_updated."),
+                _query("status", "parked (the default), replayed or all.", type="string",
+                       enum=list(DEAD_EVENT_STATES)),
+                *PAGE],
+            description="Events a handler failed on every retry, with the error. Payloads carry reporter_ref at "
+                        "most: contact data, access codes and secrets are never shown.")},
+        "/api/v1/admin/dead-events/{service}/replay": {"post": _operation(
+            "replay_dead_events", "administration", "Deliver parked events again after a fix (national admins)",
+            {200: _answer(schemas.ReplayAnswerSchema)}, (400, 401, 403, 404, 413, 415, 503), security=OFFICER,
+            parameters=[_path("service", "The service that parked them.", enum=list(DEAD_LETTER_SERVICES))],
+            body=_json_body(ReplaySchema, example={"event_type": "report_updated", "handler": "on_report_updated"}),
+            description="`{id}` for one record, or `{event_type, handler?}` for every parked record of that type "
+                        "(`limit` per call). The owning service's handler runs again on the stored payload, once "
+                        "per event: an event processed meanwhile is not run again, a success marks the record "
+                        "replayed, a failure leaves it parked with the new error. Repeating it is harmless. "
+                        "Audited.")},
+    }
+
+
 def _template_parameters():
     return [_path("name", "The template's name, e.g. report_received."),
             _path("language", "id or en.", enum=["id", "en"])]
@@ -487,7 +520,7 @@ def build():
                                         "errors as {\"error\": {\"code\", \"message\", \"fields\"}}."})
     _components(spec)
     for paths in (_citizen_paths(), _attachment_paths(), _action_paths(), _channel_paths(), _reference_paths(),
-                  _officer_paths(), _routing_admin_paths(), _open311_paths(), _meta_paths()):
+                  _officer_paths(), _routing_admin_paths(), _dead_event_paths(), _open311_paths(), _meta_paths()):
         for path, operations in paths.items():
             spec.path(path=path, operations=operations)
     return spec.to_dict()

@@ -33,6 +33,7 @@ READERS = {
     "agency_admin_pages": frozenset({"national_admin"}),
     "accounts": frozenset({"national_admin"}),
     "routing_rules": OFFICER_ROLES,
+    "dead_events": frozenset({"national_admin"}),  # parked events (services/gateway/dead_event_routes.py)
 }
 
 # Administrative tasks outside a report's lifecycle, audited like the actions.
@@ -47,6 +48,7 @@ ADMIN_TASKS = {
     "enable_account": frozenset({"national_admin"}),
     "add_unit": frozenset({"national_admin", "agency_admin"}),  # an agency admin: under its scope (routing checks)
     "save_routing_rules": frozenset({"national_admin"}),
+    "replay_dead_events": frozenset({"national_admin"}),
 }
 
 

@@ -5,6 +5,7 @@ responses they build, field by field. Shapes DESIGN §4 fixes are closed (`unkno
 `additionalProperties: false`), so a field added without documentation fails the e2e schema checks."""
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from services.common.dead_letters import OUTCOMES as REPLAY_OUTCOMES
 from services.gateway.exceptions import MESSAGES
 from services.intake.schemas import CHANNELS, REPORT_TYPES, TweetSchema
 from services.sla.schemas import CalendarDaySchema
@@ -356,6 +357,46 @@ class AuditEntrySchema(OpenSchema):
     client_address = _nullable(fields.String)
     details = fields.Dict(allow_none=True)
 
+
+class DeadEventSchema(OpenSchema):
+    """A parked event as `GET /api/v1/admin/dead-events` shows it: contact data and secrets never included."""
+
+    id = _present(fields.String, metadata={"description": "The record's id (event_id:handler), for a replay."})
+    service = _present(fields.String)
+    event_id = _nullable(fields.String)
+    event_type = _nullable(fields.String)
+    handler = _nullable(fields.String)
+    tracking_id = _nullable(fields.String)
+    status = _present(fields.String, validate=validate.OneOf(("parked", "replayed")))
+    error = _nullable(fields.String, metadata={"description": "The last failure (e-mails and phones masked)."})
+    attempts = _nullable(fields.Integer)
+    parked_at = _nullable(fields.String, metadata={"format": "date-time"})
+    replay_count = _present(fields.Integer)
+    replayed_at = _nullable(fields.String, metadata={"format": "date-time"})
+    replayed_by = _nullable(fields.String)
+    replay_outcome = _nullable(fields.String)
+    payload = fields.Raw(required=True, allow_none=True, metadata={
+        "description": "The stored payload; reporter contacts, access codes and secrets shown as [disembunyikan]."})
+
+
+class ReplayedEventSchema(OpenSchema):
+    id = _present(fields.String)
+    event_id = _nullable(fields.String)
+    event_type = _nullable(fields.String)
+    handler = _nullable(fields.String)
+    tracking_id = _nullable(fields.String)
+    outcome = _present(fields.String, validate=validate.OneOf(REPLAY_OUTCOMES), metadata={
+        "description": "replayed; already_processed (handled meanwhile: nothing ran); already_replayed; failed "
+                       "(still parked, with the new error); busy (another replay of it is running)."})
+    error = _nullable(fields.String)
+
+
+class ReplayAnswerSchema(OpenSchema):
+    service = _present(fields.String)
+    items = _present(fields.List, fields.Nested(ReplayedEventSchema))
+    counts = _present(fields.Dict, keys=fields.String(), values=fields.Integer())
+    remaining = _present(fields.Integer, metadata={
+        "description": "Parked records of the event type not tried in this call: call again for them."})
 
 # Open311 GeoReport v2 answers (the spec's field names).
 

@@ -14,6 +14,7 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import openapi, policy
 from services.gateway.attachments import AttachmentRoutes
 from services.gateway.auth import Auth
+from services.gateway.dead_event_routes import DeadEventRoutes
 from services.gateway.exceptions import Unauthorized
 from services.gateway.http import api, json_response, list_envelope, read_body, read_json
 from services.gateway.open311_routes import Open311Routes
@@ -84,7 +85,7 @@ def _calendar_day(body):
     return body.get("day"), body["kind"], body.get("note")
 
 
-class GatewayService(WebPages, Open311Routes, AttachmentRoutes, ObservedService):
+class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes, ObservedService):
     name = "gateway"
 
     storage = MongoStore("lapor_gateway", GatewayRepository)

@@ -7,6 +7,7 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common.dead_letters import DeadLetters
 from services.common.events import (
     DEADLINE_APPROACHING, DEADLINE_BREACHED, DEADLINE_SET, NOTIFICATION_FAILED, REPORT_UPDATED, new_envelope, now,
 )
@@ -35,7 +36,7 @@ FAILURE_GRACE_SECONDS = 5
 LATENCY_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600)
 
 
-class NotificationsService(ObservedService):
+class NotificationsService(DeadLetters, ObservedService):
     name = "notifications"
 
     storage = MongoStore("lapor_notifications", NotificationsRepository)

@@ -11,6 +11,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
+from services.common.dead_letters import DeadLetters
 from services.common.events import DEADLINE_BREACHED, REPORT_UPDATED, now
 from services.common.field_errors import flatten_field_errors
 from services.common.ledger import once_per_event
@@ -63,7 +64,7 @@ def _entry_actor(actor):
     return {key: actor.get(key) for key in ("role", "username", "name", "agency_code", "agency_name")}
 
 
-class RoutingService(ObservedService):
+class RoutingService(DeadLetters, ObservedService):
     name = "routing"
 
     storage = MongoStore("lapor_routing", RoutingRepository)

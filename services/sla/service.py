@@ -9,6 +9,7 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from services.common.dead_letters import DeadLetters
 from services.common.events import DEADLINE_APPROACHING, DEADLINE_BREACHED, DEADLINE_SET, REPORT_UPDATED
 from services.common.field_errors import flatten_field_errors
 from services.common.ledger import once_per_event
@@ -43,7 +44,7 @@ def _load(schema, data, message="Isian tidak valid."):
         raise ValidationFailed(message, fields=fields)
 
 
-class SlaService(ObservedService):
+class SlaService(DeadLetters, ObservedService):
     name = "sla"
 
     storage = MongoStore("lapor_sla", SlaRepository)

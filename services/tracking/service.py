@@ -11,6 +11,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.access_codes import access_code_matches, generate_access_code, hash_access_code
+from services.common.dead_letters import DeadLetters
 from services.common.errors import Unavailable
 from services.common.field_errors import flatten_field_errors
 from services.common.events import DEADLINE_BREACHED, DEADLINE_SET, REPORT_SUBMITTED, REPORT_UPDATED, now
@@ -66,7 +67,7 @@ def _action(actions, name):
     return actions[name]
 
 
-class TrackingService(ObservedService):
+class TrackingService(DeadLetters, ObservedService):
     name = "tracking"
 
     storage = MongoStore("lapor_tracking", TrackingRepository)
