@@ -189,6 +189,15 @@ class ProcessStack:
         for name in list(self.processes):
             self.stop_process(name)
 
+    def kill_all(self):
+        """kill -9 of every process at once (a power cut, an OOM kill): nothing gets to finish."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+        for process in self.processes.values():
+            process.wait()
+        self.processes.clear()
+
     def log_tail(self, name, lines=40):
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

@@ -61,7 +61,18 @@ def test_submit_refuses_bad_input_before_touching_anything():
 def test_a_second_insert_of_the_same_submission_publishes_nothing_more():
     service = intake_worker()
     service.storage.insert_submission.return_value = False
-    service.submit(make_report())
+    # The one stored is this submission replayed (same access code): a receipt, and nothing published again.
+    service.storage.get_submission.side_effect = lambda tracking_id: service.storage.insert_submission.call_args[0][0]
+    assert service.submit(make_report())["status"] == "received"
+    service.outbox.after_reply.assert_not_called()
+
+
+def test_no_receipt_when_the_tracking_id_holds_another_submission():
+    service = intake_worker()
+    service.storage.insert_submission.return_value = False
+    service.storage.get_submission.return_value = {"event": {"access_code_hash": "f" * 64}}
+    with pytest.raises(Unavailable):
+        service.submit(make_report())
     service.outbox.after_reply.assert_not_called()
 
 
