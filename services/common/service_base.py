@@ -1,7 +1,7 @@
 """What every LAPOR service serves beside its own work: `/metrics`, `/health` and an RPC `health`."""
 import json
 
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 

@@ -4,7 +4,7 @@ import logging
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 
 from services.common.dead_letters import DeadLetters

@@ -7,7 +7,7 @@ from datetime import timedelta
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 from pymongo.errors import PyMongoError
 

@@ -6,7 +6,7 @@ import eventlet
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 
 from services.common.dead_letters import DeadLetters

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
-from nameko.rpc import rpc
+from services.common.entrypoints import rpc
 from nameko.timer import timer
 
 from services.common.access_codes import access_code_matches, generate_access_code, hash_access_code
