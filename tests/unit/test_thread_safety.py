@@ -84,3 +84,13 @@ def test_the_worker_process_is_not_this_one(triage_api, monkeypatch, tmp_path):
     with pytest.raises(NotEnoughExamples):
         triage_api.fit([])
     assert int(marker.read_text()) != os.getpid()
+
+
+def test_every_rpc_entrypoint_goes_through_the_guarded_subclass():
+    """Nameko's own `rpc` ends the container when its reply cannot be sent (issue 12 item 9): none may use it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "services"
+    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py")
+                 if "from nameko.rpc import rpc" in path.read_text() or "nameko.rpc.rpc" in path.read_text()]
+    assert offenders == []
