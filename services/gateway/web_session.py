@@ -4,6 +4,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -15,6 +17,7 @@ LANGUAGE_COOKIE = "lapor_bahasa"
 RECEIPT_SECONDS = 15 * 60            # the receipt page shows the code this long after submitting
 ACCESS_SECONDS = 60 * 60             # a reporter stays "signed in" to one report this long
 LANGUAGE_SECONDS = 365 * 24 * 3600
+HOME = "/konsol"                    # where a sign-in goes without a usable `next`
 
 
 def _derived_key(secret_key, purpose):
@@ -65,7 +68,28 @@ def cookie_options(secure, max_age=None, path="/"):
 
 
 def safe_next(target):
-    """Where to go after signing in: a path on this site only (never `//other.example` or a full URL)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/konsol"
+    """Where to go after signing in: a path on this site only (never `//other.example`, `/\\other`, a full URL,
+    or one a browser would turn into those by dropping tabs and newlines or reading encoded slashes)."""
+    if not isinstance(target, str) or not target.startswith("/") or _leaves_site(target):
+        return HOME
+    decoded = target
+    for _ in range(3):  # percent-encoding hides nothing: `%2F`, `%5C`, `%09` and `%252F` are read as what they are
+        decoded = unquote(decoded)
+        if _leaves_site(decoded, raw=False):
+            return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return HOME
     return target
+
+
+def _leaves_site(value, raw=True):
+    """True when `value` starts like another origin, or holds a backslash or a control character; as sent
+    (`raw`) also any space or separator, which a browser may drop before it reads the rest."""
+    if value.startswith("//") or "\\" in value:
+        return True
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc" or (raw and (category[0] in "CZ")):
+            return True
+    return False
