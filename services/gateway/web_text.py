@@ -460,10 +460,13 @@ def text(key, language, **values):
 
 
 def label(group, code, language):
-    """A code's label (status, type, reason…) in `language`; the code itself when it has none."""
-    pair = LABELS[group].get(code)
+    """A code's label (status, type, reason…) in `language`; the code itself when it has none. Only a string is
+    looked up: anything else a template passes by mistake is shown as text rather than breaking the page."""
+    if code is None:
+        return ""
+    pair = LABELS[group].get(code) if isinstance(code, str) else None
     if pair is None:
-        return code if code is not None else ""
+        return str(code)
     return pair[LANGUAGES.index(language) if language in LANGUAGES else 0]
 
 
