@@ -2,6 +2,7 @@
 import functools
 import json
 import logging
+import re
 
 from werkzeug.wrappers import Response
 
@@ -12,6 +13,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_PAGE = 1_000_000
+# No body of ours nests a quarter as deep; a deeper one is refused (the parser itself would run out of stack).
+MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def language(request):
@@ -48,14 +52,46 @@ def read_body(request):
 
 
 def parse_json(raw):
-    """Bytes read by read_body as JSON; 400 when they are not."""
+    """Bytes read by read_body as JSON; 400 when they are not, when they nest deeper than any body of ours
+    (the parser itself would run out of stack), or when a string holds a lone surrogate (`"\\ud800"` is valid
+    JSON but no valid text: it would fail later, in the store or on the bus)."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed(
-            "Isi permintaan bukan JSON yang valid.",
-            fields={"_body": [{"id": f"JSON tidak valid: {exc}", "en": f"Invalid JSON: {exc}"}]},
-        )
+        raise _invalid_body(f"JSON tidak valid: {exc}", f"Invalid JSON: {exc}")
+    except RecursionError:
+        value = None
+        problem = "too_deep"
+    else:
+        problem = _unfit(value)
+    if problem == "too_deep":
+        raise _invalid_body(f"JSON bersarang lebih dari {MAX_JSON_DEPTH} tingkat.",
+                            f"JSON nested more than {MAX_JSON_DEPTH} levels deep.")
+    if problem == "surrogate":
+        raise _invalid_body("Teks berisi karakter yang tidak valid (surrogate tunggal).",
+                            "Text holds an invalid character (a lone surrogate).")
+    return value
+
+
+def _invalid_body(indonesian, english):
+    return ValidationFailed("Isi permintaan bukan JSON yang valid.",
+                            fields={"_body": [{"id": indonesian, "en": english}]})
+
+
+def _unfit(value):
+    """"too_deep", "surrogate" or None for a parsed body; walked without recursion, so depth costs no stack."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "surrogate"
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return "too_deep"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _refuse_constant(name):
