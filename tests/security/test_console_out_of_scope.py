@@ -1,7 +1,5 @@
 """Issue 13 item 10: a report whose out-of-scope hint fired (routing's `[{reason, words}]`) no longer breaks the
 national console: the verification queue and the report page render, naming the reason and the words."""
-from datetime import datetime, timezone
-
 import pytest
 from nameko.testing.services import worker_factory
 from werkzeug.test import EnvironBuilder
@@ -9,20 +7,11 @@ from werkzeug.test import EnvironBuilder
 from services.gateway import web_session, web_text
 from services.gateway.service import GatewayService
 from services.gateway.web_base import WebTools, _environment
+from tests.security.samples import ADMIN, REPORT, SECRET, TRACKING_ID
 
-SECRET = "unit-test-secret"
-TRACKING_ID = "10000004"
-ADMIN = {"role": "national_admin", "username": "demo.admin", "name": "Demo", "agency_code": None,
-         "agency_name": None, "scope": None}
 # What routing's triage keeps for "pilkada … paslon" (services/routing/triage.py, out_of_scope).
 TRIAGE = {"region_code": "18.72", "suggested_agency": None, "confidence": 0.1, "duplicate_of": None,
           "out_of_scope": [{"reason": "elections", "words": ["pilkada", "paslon"]}]}
-REPORT = {"tracking_id": TRACKING_ID, "type": "complaint", "title": "Paslon bagi-bagi uang", "status": "received",
-          "body": "Saat pilkada paslon nomor 2 membagikan uang di kampung kami.", "category": None,
-          "channel": "web", "created_at": datetime(2026, 11, 25, 7, 30, tzinfo=timezone.utc).isoformat(),
-          "updated_at": None, "location": {"region_code": "18.72", "region_name": "Kota Metro", "address": None},
-          "agency": None, "due_at": None, "overdue": False, "support_count": 0, "anonymous": False,
-          "confidential": False, "version": 1, "reporter": None}
 
 
 @pytest.fixture
