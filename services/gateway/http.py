@@ -16,6 +16,9 @@ MAX_PAGE = 1_000_000
 # No body of ours nests a quarter as deep; a deeper one is refused (the parser itself would run out of stack).
 MAX_JSON_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What a view may depend on besides its URL; with any of the credentials, the view is one person's.
+VARY_HEADERS = ("Authorization", "X-Access-Code", "X-API-Key", "Cookie")
+CREDENTIAL_HEADERS = ("Authorization", "X-Access-Code", "X-API-Key")
 
 
 def language(request):
@@ -119,14 +122,26 @@ def api(handler):
     @functools.wraps(handler)
     def wrapper(self, request, *args, **kwargs):
         try:
-            return handler(self, request, *args, **kwargs)
+            response = handler(self, request, *args, **kwargs)
         except LaporError as exc:
-            return error_response(exc, language(request))
+            response = error_response(exc, language(request))
         except Exception:
             log.exception("unexpected error in %s", handler.__name__)
-            return error_response(LaporError(), language(request))
+            response = error_response(LaporError(), language(request))
+        return kept_private(request, response)
 
     return wrapper
+
+
+def kept_private(request, response):
+    """Caches told what an answer depends on; an answer to a credential (the reporter's view with its contact,
+    an officer's or a system's view) is never stored anywhere, refusals included."""
+    response.vary.update(VARY_HEADERS)
+    if any(request.headers.get(header) for header in CREDENTIAL_HEADERS):
+        cache_control = response.headers.get("Cache-Control") or ""
+        if "no-store" not in cache_control:
+            response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def list_envelope(items, request, default_per_page=50, max_per_page=200):

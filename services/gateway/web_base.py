@@ -142,7 +142,10 @@ class Visit:
                 response.set_cookie(name, value, **options)
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
-        response.headers.setdefault("Cache-Control", "no-store" if self.principal else "no-cache")
+        # An officer's page, or a reporter's with the sealed access cookie, may show a reporter's contact.
+        personal = self.principal or self.request.cookies.get(web_session.ACCESS_COOKIE)
+        response.headers.setdefault("Cache-Control", "no-store" if personal else "no-cache")
+        response.vary.add("Cookie")
         return response
 
 
