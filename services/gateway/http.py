@@ -136,6 +136,8 @@ def api(handler):
 def kept_private(request, response):
     """Caches told what an answer depends on; an answer to a credential (the reporter's view with its contact,
     an officer's or a system's view) is never stored anywhere, refusals included."""
+    if not isinstance(response, Response):
+        return response
     response.vary.update(VARY_HEADERS)
     if any(request.headers.get(header) for header in CREDENTIAL_HEADERS):
         cache_control = response.headers.get("Cache-Control") or ""
