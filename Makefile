@@ -46,3 +46,10 @@ bench-pages: deps
 
 clean:
 	rm -rf .venv .venv-store .pytest_cache
+
+# Fault injection (issue 12): kill -9 each service, an intake replica, the broker and the store under HTTP load, on a
+# RabbitMQ node, store and stack of its own; one row per scenario. `make test` runs a short version (tests/chaos).
+#   make chaos CHAOS_ARGS="--scenarios routing,broker --reports 200"   (python -m chaos --help)
+.PHONY: chaos
+chaos: deps
+	.venv/bin/python -m chaos $(CHAOS_ARGS)
