@@ -2,6 +2,7 @@
 import functools
 import logging
 
+from nameko.dependency_providers import Config
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.common.errors import LaporError, NotFound, ValidationFailed
@@ -15,6 +16,7 @@ from services.gateway.proxy import http
 log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 FORM_ONLY = open311.text("Kirim sebagai formulir (application/x-www-form-urlencoded).",
                          "Send a form (application/x-www-form-urlencoded).")
@@ -73,10 +75,14 @@ def _read_form(request):
 class Open311Routes:
     """GeoReport v2 over the gateway's own dependencies: intake, tracking, auth and rate_limits."""
 
+    config = Config()
+
     @http("GET", f"{PREFIX}/discovery.<fmt>")
     @open311_api
     def open311_discovery(self, request):
-        return json_response(open311.discovery(f"{request.host_url.rstrip('/')}{PREFIX}"))
+        # The configured address, not the Host header: a client must not be able to make us name another site.
+        public_url = (self.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+        return json_response(open311.discovery(f"{public_url}{PREFIX}"))
 
     @http("GET", f"{PREFIX}/services.<fmt>")
     @open311_api
