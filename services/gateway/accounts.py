@@ -3,7 +3,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import jwt
 from argon2 import PasswordHasher
@@ -21,8 +21,9 @@ MAX_PASSWORD_LENGTH = 256
 
 DEFAULT_TOKEN_TTL_SECONDS = 1800
 TOKEN_ALGORITHM = "HS256"
-# Claims that must carry a value; name, agency_code, agency_name and scope may be null.
-REQUIRED_CLAIMS = ("sub", "role", "iat", "exp")
+# Claims that must carry a value; name, agency_code, agency_name and scope may be null. `jti` names the token, so
+# signing out can revoke it.
+REQUIRED_CLAIMS = ("sub", "role", "iat", "exp", "jti")
 
 FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME_FAILURE_LIMIT = 5
@@ -151,6 +152,7 @@ def issue_token(account, agency, secret_key, ttl_seconds, issued_at):
         "scope": list(agency["scope"]) if agency else None,
         "iat": iat,
         "exp": iat + ttl_seconds,
+        "jti": secrets.token_urlsafe(16),
     }
     return jwt.encode(claims, token_key(secret_key), algorithm=TOKEN_ALGORITHM)
 
@@ -162,6 +164,11 @@ def verify_token(token, secret_key):
                           options={"require": list(REQUIRED_CLAIMS)})
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def expires_at(claims):
+    """When a verified token stops working by itself: how long a revocation must be kept."""
+    return datetime.fromtimestamp(claims["exp"], timezone.utc)
 
 
 def actor_from_claims(claims):

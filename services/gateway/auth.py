@@ -23,6 +23,7 @@ LOCKED = "Terlalu banyak percobaan masuk yang gagal; coba lagi nanti."
 BAD_API_KEY = "Kunci API tidak valid atau sudah dicabut."
 AUDIT_MAX_PER_PAGE = 200
 LOGIN = "login"
+LOGOUT = "logout"
 
 
 class Auth(DependencyProvider):
@@ -107,27 +108,36 @@ class Authenticator:
     @unavailable_on_store_error
     def principal(self, request):
         """The actor behind `Authorization: Bearer <token>`; None without the header."""
-        header = request.headers.get("Authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized(BAD_TOKEN)
-        return self.token_principal(token.strip())
+        token = bearer_token(request)
+        return None if token is None else self.token_principal(token)
 
     @unavailable_on_store_error
     def token_principal(self, token):
         """The actor behind a bearer token however it came (the header, or the web pages' session cookie)."""
+        return accounts.actor_from_claims(self._live_claims(token))
+
+    @unavailable_on_store_error
+    def logout(self, token, client_address):
+        """Sign out: the token is refused from now on, wherever it is used (its id denied until it would have
+        expired). Unauthorized when it no longer works anyway."""
+        claims = self._live_claims(token)
+        self.repository.revoke_token(claims["jti"], accounts.expires_at(claims))
+        self.record(accounts.actor_from_claims(claims), LOGOUT, None, "ok", client_address)
+
+    def _live_claims(self, token):
+        """The claims of a token signed by us, unexpired, not signed out, still speaking for its account."""
         try:
             claims = accounts.verify_token(token, self.secret_key)
         except accounts.InvalidToken:
+            raise Unauthorized(BAD_TOKEN)
+        if self.repository.token_revoked(claims["jti"]):
             raise Unauthorized(BAD_TOKEN)
         account = self.repository.account(claims["sub"])
         # Disabled, or given another role or agency since: the token no longer speaks for the account.
         if (not accounts.is_active(account) or account["role"] != claims["role"]
                 or account.get("agency_code") != claims.get("agency_code")):
             raise Unauthorized(BAD_TOKEN)
-        return accounts.actor_from_claims(claims)
+        return claims
 
     @unavailable_on_store_error
     def api_client(self, key):
@@ -151,6 +161,17 @@ class Authenticator:
                                                     skip=(page - 1) * per_page, limit=per_page)
         items = [dict(entry, at=entry["at"].isoformat()) for entry in entries]
         return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def bearer_token(request):
+    """The token of `Authorization: Bearer <token>`; None without the header, Unauthorized for another scheme."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(BAD_TOKEN)
+    return token.strip()
 
 
 def _load_login(credentials):

@@ -324,6 +324,10 @@ def _officer_paths():
             {200: _answer(schemas.TokenSchema)}, (400, 401, 413, 415, 429, 503), security=PUBLIC,
             body=_json_body(LoginSchema, example={"username": "demo.admin", "password": "demo12345"}),
             description="Five wrong passwords for a username (twenty from an address) in 15 minutes lock logins.")},
+        "/api/v1/auth/logout": {"post": _operation(
+            "logout", "auth", "Sign out: this bearer token is refused from now on",
+            {204: {"description": "Signed out."}}, (401, 503), security=OFFICER,
+            description="The token is denied until it would have expired; other sessions of the officer go on.")},
         "/api/v1/inbox": {"get": _operation(
             "inbox", "officers", "The officer's work list (the national queue, an agency's open reports)",
             {200: _answer(schemas.list_envelope(schemas.ReportSchema, "InboxSchema"))}, (400, 401, 403, 503),

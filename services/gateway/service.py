@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import eventlet
 from nameko.timer import timer
+from werkzeug.wrappers import Response
 
 from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, Unavailable, ValidationFailed
 from services.common.events import now
@@ -13,7 +14,7 @@ from services.common.service_base import ObservedService
 from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import openapi, policy
 from services.gateway.attachments import AttachmentRoutes
-from services.gateway.auth import Auth
+from services.gateway.auth import Auth, bearer_token
 from services.gateway.dead_event_routes import DeadEventRoutes
 from services.gateway.exceptions import Unauthorized
 from services.gateway.http import api, json_response, list_envelope, read_body, read_json
@@ -110,6 +111,13 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     def issue_token(self, request):
         token = self.auth.login(read_json(request), request.remote_addr, self.routing.scope_of)
         return json_response(token)
+
+    @http("POST", "/api/v1/auth/logout")
+    @api
+    def logout(self, request):
+        """Sign out: this bearer token is refused from now on (issue 13: it used to work until it expired)."""
+        self.auth.logout(_signed_in(bearer_token(request)), request.remote_addr)
+        return Response(status=204)
 
     @http("POST", "/api/v1/reports")
     @api

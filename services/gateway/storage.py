@@ -1,4 +1,5 @@
-"""The gateway's repository (lapor_gateway): accounts, API keys, login and rate-limit counters, the audit log."""
+"""The gateway's repository (lapor_gateway): accounts, API keys, login and rate-limit counters, signed-out tokens,
+the audit log."""
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -18,6 +19,7 @@ class GatewayRepository(Repository):
             self.db[name].create_index("window_started_at")
         self.db.audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
         self.db.audit.create_index([("tracking_id", ASCENDING), ("at", DESCENDING)])
+        self.db.revoked_tokens.create_index("expires_at")
 
     # Accounts: `_id` is the username.
 
@@ -81,9 +83,19 @@ class GatewayRepository(Repository):
 
     def purge_counters(self, opened_before):
         """Drop rate-limit and login-failure counters whose window opened before `opened_before` (every window
-        is far shorter): otherwise one counter per client ever seen stays for good. Returns how many went."""
-        return sum(self.db[name].delete_many({"window_started_at": {"$lt": opened_before}}).deleted_count
-                   for name in COUNTER_COLLECTIONS)
+        is far shorter): otherwise one counter per client ever seen stays for good. Revocations of tokens that
+        had expired by then go too. Returns how many went."""
+        counters = sum(self.db[name].delete_many({"window_started_at": {"$lt": opened_before}}).deleted_count
+                       for name in COUNTER_COLLECTIONS)
+        return counters + self.db.revoked_tokens.delete_many({"expires_at": {"$lt": opened_before}}).deleted_count
+
+    # Signed-out tokens: `_id` is the token's id (its `jti`), kept until the token would have expired anyway.
+
+    def revoke_token(self, token_id, expires_at):
+        self.db.revoked_tokens.update_one({"_id": token_id}, {"$set": {"expires_at": expires_at}}, upsert=True)
+
+    def token_revoked(self, token_id):
+        return self.db.revoked_tokens.find_one({"_id": token_id}, {"_id": 1}) is not None
 
     # The audit log: insert and find only, so nothing in the gateway can rewrite history.
 

@@ -96,6 +96,11 @@ class ConsolePages(WebBase):
     @web_page
     def logout_post(self, visit):
         visit.check_csrf(visit.request.form)
+        if visit.principal:
+            try:
+                self.auth.logout(visit.session_token, visit.request.remote_addr)
+            except Unauthorized:
+                pass  # signed out elsewhere meanwhile: nothing left to revoke
         visit.clear_cookie(web_session.SESSION_COOKIE)
         return redirect("/")
 
