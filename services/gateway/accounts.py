@@ -27,6 +27,7 @@ REQUIRED_CLAIMS = ("sub", "role", "iat", "exp", "jti")
 
 FAILURE_WINDOW = timedelta(minutes=15)
 USERNAME_FAILURE_LIMIT = 5
+TYPED_USERNAME_LETTERS = 2  # what the audit log keeps of a name that is no account
 ADDRESS_FAILURE_LIMIT = 20
 
 _hasher = PasswordHasher()
@@ -183,8 +184,20 @@ def actor_from_claims(claims):
     }
 
 
-def username_key(username):
-    return f"user:{username}"
+def username_key(username, secret_key):
+    """The failure counter of a name as typed, keyed by its hash: a password typed as the name is not kept."""
+    return f"user:{typed_username_hmac(secret_key, username)}"
+
+
+def typed_username_hmac(secret_key, username):
+    """A keyed hash of a name as typed at sign-in: repeated tries of one name show as one, the text never does."""
+    key = hmac.new(secret_key.encode(), b"lapor typed usernames", hashlib.sha256).digest()
+    return hmac.new(key, username.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def typed_username_hint(username):
+    """The first letters of a name typed at sign-in that is no account (at most 2, none of a short one)."""
+    return username[:min(TYPED_USERNAME_LETTERS, len(username) // 4)] + "…"
 
 
 def address_key(client_address):

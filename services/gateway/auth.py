@@ -65,31 +65,42 @@ class Authenticator:
         agency = self._agency_of(account, client_address, agency_lookup)
         token = accounts.issue_token(account, agency, self.secret_key, self.ttl_seconds, now())
         self._upgrade_hash(account, password)
-        self.record(_login_actor(username, account), LOGIN, None, "ok", client_address)
+        self._record_login(username, account, "ok", client_address)
         return {"access_token": token, "token_type": "bearer", "expires_in": self.ttl_seconds}
 
     def _count_attempt(self, username, client_address):
         """Every attempt counts as a failure until it succeeds. Counted before the password is checked, so
         parallel guesses cannot all slip in under the limit."""
         current, waits = now(), []
-        for key, limit in ((accounts.username_key(username), accounts.USERNAME_FAILURE_LIMIT),
+        for key, limit in ((accounts.username_key(username, self.secret_key), accounts.USERNAME_FAILURE_LIMIT),
                            (accounts.address_key(client_address), accounts.ADDRESS_FAILURE_LIMIT)):
             count, started_at = self.repository.count_login_failure(key, accounts.FAILURE_WINDOW)
             if accounts.over_limit(count, limit):
                 waits.append(accounts.retry_after_seconds(started_at, current))
         if waits:
-            self.record(_login_actor(username, None), LOGIN, None, "locked", client_address)
+            self._record_login(username, self.repository.account(username), "locked", client_address)
             raise RateLimited(LOCKED, fields={"retry_after": max(waits)})
 
     def _forgive_attempt(self, username, client_address):
         """A success wipes the name's failures and takes itself off the address's count (an office behind
         one address signs in many officers)."""
-        self.repository.clear_login_failures(accounts.username_key(username))
+        self.repository.clear_login_failures(accounts.username_key(username, self.secret_key))
         self.repository.forgive_login_failure(accounts.address_key(client_address))
 
     def _refuse(self, username, account, client_address, outcome, message):
-        self.record(_login_actor(username, account), LOGIN, None, outcome, client_address)
+        self._record_login(username, account, outcome, client_address)
         raise Unauthorized(message)
+
+    def _record_login(self, username, account, outcome, client_address):
+        """One audit entry per sign-in attempt. A name that is no account may be a password typed in the wrong
+        field: only its first letters and a keyed hash are kept."""
+        if account is None:
+            actor = {"username": accounts.typed_username_hint(username), "role": None, "agency_code": None}
+            details = {"username_hmac": accounts.typed_username_hmac(self.secret_key, username)}
+        else:
+            actor = {"username": account["_id"], "role": account["role"], "agency_code": account.get("agency_code")}
+            details = None
+        self.record(actor, LOGIN, None, outcome, client_address, details)
 
     def _agency_of(self, account, client_address, agency_lookup):
         """Routing's {code, name, kind, scope} for agency roles; None for the national ones."""
@@ -183,11 +194,3 @@ def _load_login(credentials):
     except ValidationError as exc:
         raise ValidationFailed("Isian tidak valid.", fields=flatten_field_errors(exc.messages))
 
-
-def _login_actor(username, account):
-    """Who tried to sign in, as far as is known: an unknown name keeps no role or agency."""
-    return {
-        "username": username,
-        "role": account["role"] if account else None,
-        "agency_code": account.get("agency_code") if account else None,
-    }

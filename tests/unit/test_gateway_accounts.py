@@ -204,7 +204,8 @@ def test_retry_after_is_what_is_left_of_the_window(elapsed, expected):
 
 
 def test_failure_keys_keep_names_and_addresses_apart():
-    assert accounts.username_key("10.0.0.1") != accounts.address_key("10.0.0.1")
+    assert accounts.username_key("10.0.0.1", "a-secret") != accounts.address_key("10.0.0.1")
+    assert "10.0.0.1" not in accounts.username_key("10.0.0.1", "a-secret")  # a name as typed is never kept
     assert accounts.address_key(None) == "address:unknown"
 
 
