@@ -40,6 +40,8 @@ def service_config(rabbit_config, store, db_prefix):
         "RPC_TIMEOUT": 5,
         "ID_BLOCK_SIZE": 50,
         "PUBLIC_URL": "http://lapor.test",
+        # A local run: a notification channel not named in NOTIFY_ADAPTERS may fall to the log adapter.
+        "ENVIRONMENT": "local",
     }
 
 

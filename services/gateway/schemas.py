@@ -320,7 +320,7 @@ class NotificationSchema(OpenSchema):
     audience = fields.String(allow_none=True)
     agency_code = fields.String(allow_none=True)
     channel = _present(fields.String)
-    recipient = _nullable(fields.String, metadata={"description": "Masked: 0812****7890, s***@example.id."})
+    recipient = _nullable(fields.String, metadata={"description": "Masked: ********890 (at most the last 3 digits), s***@example.id."})
     template = _present(fields.String)
     text = _present(fields.String)
     status = _present(fields.String)

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import smtplib
 import ssl
 from collections import namedtuple
@@ -17,12 +18,20 @@ import smpplib.exceptions
 import smpplib.gsm
 from nameko.extensions import DependencyProvider
 
+from services.common.dead_letters import mask_text
+
 log = logging.getLogger("lapor.notifications")
 
 # What an adapter is given: the message's key and text, and where it goes (the recipient only in memory).
-Delivery = namedtuple("Delivery", "message_id tracking_id channel recipient masked text subject payload secret")
+# `kept_text` is the text as the outbox keeps it (an access code masked): the only text that may be shown or logged.
+Delivery = namedtuple("Delivery", "message_id tracking_id channel recipient masked text subject payload secret "
+                                  "kept_text", defaults=(None,))
 
 CHANNELS = ("sms", "email", "twitter", "webhook", "console")
+# The channels that reach someone outside LAPOR (the console is the outbox itself).
+SENDING_CHANNELS = tuple(channel for channel in CHANNELS if channel != "console")
+# LAPOR_ENV of `make run` and the tests: only there may a channel fall to the log adapter without being named.
+LOCAL_ENVIRONMENT = "local"
 DEFAULT_TIMEOUT_SECONDS = 10
 DEFAULT_TWITTER_API_URL = "https://api.twitter.com"
 SIGNATURE_HEADER = "X-Lapor-Signature"
@@ -34,7 +43,8 @@ class PermanentFailure(Exception):
 
 
 class LogAdapter:
-    """Prints each message so a person can watch; the masked recipient only (DESIGN §2)."""
+    """Prints each message so a person can watch: the masked recipient and the text as kept, with anything secret
+    (access codes, tokens, receipt links) and any contact in it taken out (DESIGN §2, §5)."""
 
     name = "log"
 
@@ -42,14 +52,43 @@ class LogAdapter:
         pass
 
     def send(self, delivery):
-        log.info("[notifikasi %s → %s] %s", delivery.channel, delivery.masked, delivery.text)
+        text = redact_secrets(delivery.kept_text if delivery.kept_text is not None else delivery.text)
+        log.info("[notifikasi %s → %s] %s", delivery.channel, delivery.masked, text)
         return {"adapter": self.name}
 
 
-class ConsoleAdapter(LogAdapter):
-    """An agency with no e-mail or webhook reads its messages in the officer console, from the outbox."""
+class ConsoleAdapter:
+    """An agency with no e-mail or webhook reads its messages in the officer console, from the outbox: nothing is
+    sent, and the log names only the message."""
 
     name = "console"
+
+    def send(self, delivery):
+        log.info("[notifikasi console → %s] %s", delivery.masked, delivery.message_id)
+        return {"adapter": self.name}
+
+
+# Secrets a text may hold, whatever a template or an admin's wording puts there. Access codes are shown as
+# XXXX-XXXX in Crockford base32 (DESIGN §5): upper case as LAPOR writes them, or any case with a digit in it (so
+# Indonesian reduplications such as "sama-sama" stay readable).
+_ACCESS_CODE = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
+                          r"|(?=[0-9A-Za-z-]*\d)(?i:[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}))(?![0-9A-Za-z])")
+_SECRET_PARAMETER = re.compile(r"(?i)\b(tanda|token|access_token|kode|code|key|api_key|signature|sig)=[^&\s#]+")
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s,;]+")
+_JWT = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*")
+_SEALED = re.compile(r"\bgAAAAA[\w=-]+")  # a Fernet token: a sealed receipt or cookie value
+HIDDEN = "***"
+
+
+def redact_secrets(text):
+    """`text` fit for a log line: access codes, tokens, sealed values, secret URL parameters, e-mail addresses and
+    phone numbers taken out; tracking IDs and plain links kept."""
+    if not isinstance(text, str):
+        return text
+    text = _SECRET_PARAMETER.sub(lambda match: f"{match.group(1)}={HIDDEN}", text)
+    text = _BEARER.sub(f"Bearer {HIDDEN}", text)
+    text = _SEALED.sub(HIDDEN, _JWT.sub(HIDDEN, text))
+    return mask_text(_ACCESS_CODE.sub("****-****", text))
 
 
 class SmtpAdapter:
@@ -242,12 +281,24 @@ def parse_secrets(text):
     return secrets
 
 
+def check_log_adapter(routes, environment):
+    """Outside a local run (LAPOR_ENV=local) a channel goes to the log adapter only where it is asked for by name:
+    a message printed to a log is a message not delivered, and a log is read by more people than its reporter."""
+    unnamed = [channel for channel in SENDING_CHANNELS if channel not in routes]
+    if unnamed and environment != LOCAL_ENVIRONMENT:
+        raise ValueError(
+            f"LAPOR_NOTIFY_ADAPTERS names no adapter for {', '.join(unnamed)}; outside a local run "
+            f"(LAPOR_ENV={LOCAL_ENVIRONMENT}) name one for every channel, e.g. "
+            f"{','.join(f'{channel}=log' for channel in unnamed)} to print them to the log on purpose")
+
+
 class Adapters(DependencyProvider):
     """The adapter for each channel, built once from config; a bad config stops the service at start."""
 
     def setup(self):
         config = self.container.config
         routes = parse_routes(config.get("NOTIFY_ADAPTERS"))
+        check_log_adapter(routes, config.get("ENVIRONMENT"))
         self.by_channel = {channel: ADAPTERS[routes.get(channel, "log")](config) for channel in CHANNELS}
         self.by_channel["console"] = ConsoleAdapter()
         self.webhook_secrets = parse_secrets(config.get("NOTIFY_WEBHOOK_SECRETS"))

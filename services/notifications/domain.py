@@ -16,6 +16,7 @@ ACCESS_CODE_TEMPLATE = "access_code_reissued"
 RECEIPT_CODE_TEMPLATE = "access_code_receipt"
 RECEIPT_CODE_CHANNELS = frozenset({"twitter"})
 MASKED_ACCESS_CODE = "****-****"
+MASK_SHOWN_DIGITS = 3  # of a phone number or a Twitter user id in a masked recipient
 
 # Channels whose webhook answer is itself the receipt (the SMS reply, the reply to the mention).
 RECEIPT_AT_INTAKE_CHANNELS = frozenset({"sms", "twitter"})
@@ -125,12 +126,12 @@ def agency_recipient(channel, agency_code, contacts):
 
 
 def mask_recipient(recipient, channel=None):
-    """`0812****7890` for phones, `s***@example.id` for e-mail, `12***` for Twitter user ids (`@h***` for
-    handles), the host of a webhook."""
+    """`********890` for phones and Twitter user ids (at most the last 3 digits), `s***@example.id` for e-mail,
+    `@h***` for handles, the host of a webhook."""
     if channel == CONSOLE:
         return recipient  # an agency code, nobody's contact
-    if channel == "twitter":
-        return f"{recipient[:2]}***"
+    if channel == "twitter" and not recipient.startswith("@"):
+        return mask_number(recipient)
     if recipient.startswith(("http://", "https://")):
         parts = urlsplit(recipient)
         return f"{parts.scheme}://{parts.hostname}/***"
@@ -139,8 +140,15 @@ def mask_recipient(recipient, channel=None):
         return f"{local[:1]}***@{domain_part}"
     if recipient.startswith("@"):
         return f"{recipient[:2]}***"
-    national = "0" + recipient[3:] if recipient.startswith("+62") else recipient
-    return f"{national[:4]}****{national[-4:]}"
+    return mask_number(recipient)
+
+
+def mask_number(number):
+    """A fixed run of stars and at most the last 3 digits (fewer of a short number): neither the operator prefix
+    nor the length is shown, so the mask alone cannot be dialled back to a person."""
+    digits = "".join(char for char in str(number) if char.isdigit())
+    shown = min(MASK_SHOWN_DIGITS, len(digits) // 4)
+    return "*" * 8 + (digits[-shown:] if shown else "")
 
 
 def message_id(tracking_id, version, audience, channel):

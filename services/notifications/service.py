@@ -297,7 +297,7 @@ class NotificationsService(DeadLetters, ObservedService):
             message_id=message["_id"], tracking_id=message["tracking_id"], channel=message["channel"],
             recipient=recipient, masked=message["recipient_masked"], text=text or message["text"],
             subject=templates.subject(message["tracking_id"], message.get("language") or self._language()),
-            payload=_webhook_payload(message), secret=secret,
+            payload=_webhook_payload(message), secret=secret, kept_text=message["text"],
         )
         timeout = float(self.config.get("NOTIFY_SEND_TIMEOUT", SEND_TIMEOUT_SECONDS))
         try:

@@ -143,7 +143,7 @@ def test_a_web_reporter_gets_the_receipt_by_email_and_on_every_other_contact(
     sent = by_channel(repo)
     assert set(sent) == {"email", "sms"} and {m["status"] for m in sent.values()} == {"sent"}
     assert sent["email"]["recipient_masked"] == "s***@example.id"
-    assert sent["sms"]["recipient_masked"] == "0812****7890"
+    assert sent["sms"]["recipient_masked"] == "********890"
     assert sent["email"]["template"] == "report_received" and TRACKING_ID in sent["email"]["text"]
     assert f"http://lapor.test/lacak?id={TRACKING_ID}" in sent["email"]["text"]
     assert not any(trace in str(messages(repo)) for trace in SITI_TRACES[2:])

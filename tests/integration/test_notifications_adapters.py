@@ -145,7 +145,7 @@ def test_a_twitter_reporter_is_told_by_direct_message_to_their_user_id(
     assert request["path"] == "/x/2/dm_conversations/with/4242/messages"
     assert request["headers"]["Authorization"] == f"Bearer {DM_TOKEN}"
     assert json.loads(request["body"]) == {"text": message["text"]}
-    assert (message["channel"], message["recipient_masked"]) == ("twitter", "42***")
+    assert (message["channel"], message["recipient_masked"]) == ("twitter", "********2")
     assert (message["status"], message["adapter"]) == ("sent", "twitter")
 
 

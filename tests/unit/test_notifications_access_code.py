@@ -29,7 +29,7 @@ def test_a_code_message_left_for_the_retry_is_dead_not_sent_with_the_mask():
     service = worker_factory(NotificationsService)
     service.storage.claim_retry.side_effect = [
         {"_id": "m1", "tracking_id": "10000004", "channel": "sms", "attempts": 0, "secret": True,
-         "reporter_ref": "rep_1", "text": "…****-****…", "recipient_masked": "0812****7890"},
+         "reporter_ref": "rep_1", "text": "…****-****…", "recipient_masked": "********890"},
         None,
     ]
     service.config = {}
@@ -66,7 +66,7 @@ def test_the_first_code_goes_to_the_given_twitter_user_once_kept_masked():
 
     [message] = [call.args[0] for call in service.storage.add_message.call_args_list]
     assert message["_id"] == "10000004:access_code_receipt:twitter" and message["secret"] is True
-    assert message["template"] == "access_code_receipt" and message["recipient_masked"] == "42***"
+    assert message["template"] == "access_code_receipt" and message["recipient_masked"] == "********2"
     assert MASKED_ACCESS_CODE in message["text"] and "ABCD-EFGH" not in str(message)
     [delivery] = sent_deliveries(service)
     assert (delivery.channel, delivery.recipient) == ("twitter", "4242")

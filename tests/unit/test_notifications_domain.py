@@ -136,11 +136,11 @@ def test_an_agency_without_contacts_is_told_in_its_console():
 
 
 @pytest.mark.parametrize("recipient, channel, masked", [
-    ("+6281234567890", "sms", "0812****7890"),
-    ("081234567890", "sms", "0812****7890"),
+    ("+6281234567890", "sms", "********890"),  # at most the last 3 digits (issue 13)
+    ("081234567890", "sms", "********890"),
     ("siti@example.id", "email", "s***@example.id"),
-    ("1234567890123456789", "twitter", "12***"),
-    ("4242", "twitter", "42***"),
+    ("1234567890123456789", "twitter", "********789"),
+    ("4242", "twitter", "********2"),
     ("@siti_rahayu", None, "@s***"),
     ("https://sim.metrokota.go.id/lapor?token=abc", "webhook", "https://sim.metrokota.go.id/***"),
     ("KOTA-18.72", CONSOLE, "KOTA-18.72"),
