@@ -316,6 +316,28 @@ def test_the_national_queue_is_split_by_province(page, site):
     expect(page.get_by_role("link", name=f"Buka laporan {tracking_id}")).to_have_count(0)
 
 
+def test_a_report_with_an_out_of_scope_hint_leaves_the_console_working(page, site):
+    """Issue 13 item 10: routing's hint is [{reason, words}]; the queue and the report page answered 500 for it."""
+    submitted = requests.post(f"{site}/api/v1/reports", timeout=30, json={
+        "type": "complaint", "title": f"Paslon bagi-bagi uang {uuid.uuid4().hex[:6]}",
+        "body": "Menjelang pilkada tim sukses paslon nomor dua membagikan uang kepada warga di kampung kami.",
+        "location": {"region_code": "18.72"}, "anonymous": False, "confidential": False})
+    assert submitted.status_code == 201, submitted.text
+    tracking_id = submitted.json()["tracking_id"]
+    wait_for(lambda: ((officer_status(site, tracking_id) or {}).get("triage") or {}).get("out_of_scope"),
+             timeout=30, interval=0.3, message=f"triage of {tracking_id}")
+
+    sign_in(page, "demo.admin")  # lands on the verification queue
+    page.get_by_label("Provinsi").select_option("18")
+    page.get_by_role("button", name="Saring").click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"Buka laporan {tracking_id}"))
+    expect(row.locator(".hint")).to_contain_text("Pemilu")
+    page.goto(f"/konsol/laporan/{tracking_id}")
+    expect(page.locator(".triage-box .hint")).to_contain_text("Pemilu (KPU/Bawaslu)")
+    expect(page.locator(".triage-box .hint")).to_contain_text("pilkada")
+    shot(page, "28-console-out-of-scope-hint")
+
+
 # --- accessibility: axe-core on every main page, and the keyboard alone --------------------------------------
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
