@@ -6,6 +6,7 @@ the bus topology and seeds reference data; `service_processes` lists each servic
 processes themselves so they can stop one and watch `/health` turn.
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,21 +136,48 @@ def service_processes(settings, services=SERVICES, port_overrides=None):
     return processes
 
 
-def wait_until_healthy(gateway_url, timeout=90, process_alive=lambda: True):
+def ready_state(port, timeout=3):
+    """(status code or None, body or the error) of the service's own `/health/ready` on 127.0.0.1:port."""
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=timeout)
+        return response.status_code, response.json()
+    except (requests.RequestException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def wait_until_healthy(target, timeout=90, process_alive=lambda: True, ports=None):
+    """Wait until LAPOR is up; returns the gateway's aggregate `/health` body.
+
+    `target` is the StackSettings (its `ports` are probed) or the gateway's URL. Every port in `ports` (a
+    {name: port} dict; the settings' ports by default) must answer 200 on its own `/health/ready` (store, broker,
+    consumers, workers: services.common.health), then the gateway's aggregate `/health` must say ok. Given only a
+    URL and no ports, only the gateway's `/health` is asked, as before."""
+    if isinstance(target, StackSettings):
+        gateway_url, ports = target.gateway_url, dict(target.ports if ports is None else ports)
+    else:
+        gateway_url, ports = target, dict(ports or {})
     deadline = time.monotonic() + timeout
-    last = None
+    waiting = dict(ports)
+    last = {}
     while time.monotonic() < deadline:
         if not process_alive():
             raise RuntimeError("a service exited during start-up; see its output above")
-        try:
-            response = requests.get(f"{gateway_url}/health", timeout=5)
-            last = response.json()
-            if response.status_code == 200:
-                return last
-        except (requests.RequestException, ValueError):
-            pass
+        for name, port in list(waiting.items()):
+            code, last[name] = ready_state(port)
+            if code == 200:
+                del waiting[name]
+        if not waiting:
+            try:
+                response = requests.get(f"{gateway_url}/health", timeout=5)
+                last["/health"] = response.json()
+                if response.status_code == 200:
+                    return last["/health"]
+            except (requests.RequestException, ValueError) as exc:
+                last["/health"] = f"{type(exc).__name__}: {exc}"
         time.sleep(0.5)
-    raise RuntimeError(f"LAPOR did not become healthy within {timeout}s; last /health: {last}")
+    not_ready = {name: last.get(name) for name in waiting}
+    raise RuntimeError(f"LAPOR did not become healthy within {timeout}s; not ready: {not_ready or 'none'}; "
+                       f"last /health: {last.get('/health')}")
 
 
 class ProcessStack:
@@ -159,6 +187,7 @@ class ProcessStack:
         self.settings = settings
         self.log_dir = Path(log_dir)
         self.processes = {}
+        self.ports = {}  # process name -> its HTTP port, replicas included (`intake-2`)
 
     def start(self, services=SERVICES):
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -171,13 +200,33 @@ class ProcessStack:
         self.processes[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
         log_file.close()
+        service = next((s for s in SERVICES if name == s or name.startswith(f"{s}-")), None)
+        if service is not None and port_env_var(service) in env:
+            self.ports[name] = int(env[port_env_var(service)])
 
     def all_alive(self):
         return all(process.poll() is None for process in self.processes.values())
 
+    def wait_until_ready(self, timeout=120):
+        """Every running process answers 200 on its own /health/ready, then the gateway's /health says ok."""
+        ports = {name: port for name, port in self.ports.items() if name in self.processes}
+        return wait_until_healthy(self.settings, timeout=timeout, process_alive=self.all_alive, ports=ports)
+
+    def pause(self, name):
+        """SIGSTOP: the process is there (its sockets accept connections) but answers nothing."""
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name):
+        self.processes[name].send_signal(signal.SIGCONT)
+
     def stop_process(self, name, timeout=15):
         process = self.processes.pop(name)
+        self.ports.pop(name, None)
         if process.poll() is None:
+            try:
+                process.send_signal(signal.SIGCONT)  # a paused process would not act on SIGTERM until continued
+            except ProcessLookupError:
+                pass
             process.terminate()
             try:
                 process.wait(timeout)
@@ -197,6 +246,7 @@ class ProcessStack:
         for process in self.processes.values():
             process.wait()
         self.processes.clear()
+        self.ports.clear()
 
     def log_tail(self, name, lines=40):
         path = self.log_dir / f"{name}.log"

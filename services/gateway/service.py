@@ -408,21 +408,34 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
 
     @http("GET", "/health")
     def health_endpoint(self, request):
-        services = self._backend_health()
-        services["gateway"] = "ok" if self.storage.ping() else "down"
+        """For people: each backend asked over RPC (HEALTH_TIMEOUT_SECONDS each, in parallel) plus the gateway's
+        own readiness. A service that does not answer in time (stopped, saturated, cut off) is "down". Probes use
+        each service's own /health/ready instead (services.common.health)."""
+        answers = self._backend_health()
+        own = self.health()
+        answers["gateway"] = ("ok", None) if own["status"] == "ok" else (
+            "down", {"failed": own["failed"], "checks": own["checks"]})
+        services = {name: state for name, (state, _) in answers.items()}
+        details = {name: detail for name, (_, detail) in answers.items() if detail is not None}
         healthy = all(state == "ok" for state in services.values())
-        return json_response(
-            {"status": "ok" if healthy else "degraded", "services": services}, status=200 if healthy else 503
-        )
+        body = {"status": "ok" if healthy else "degraded", "services": services}
+        if details:
+            body["details"] = details
+        return json_response(body, status=200 if healthy else 503)
 
     def _backend_health(self):
+        """{service: (state, detail)}: "ok" with None, or "down" with what failed (or why there was no answer)."""
         def ask(service_name):
             try:
                 with eventlet.Timeout(HEALTH_TIMEOUT_SECONDS):
                     answer = getattr(self, service_name).health()
-                return service_name, "ok" if answer.get("status") == "ok" else "down"
-            except (Unavailable, eventlet.Timeout, Exception):  # noqa: BLE001 - any failure means down
-                return service_name, "down"
+            except eventlet.Timeout:
+                return service_name, ("down", f"no answer within {HEALTH_TIMEOUT_SECONDS}s")
+            except Exception as exc:  # noqa: BLE001 - any failure means down
+                return service_name, ("down", f"{type(exc).__name__}: {exc}"[:200])
+            if answer.get("status") == "ok":
+                return service_name, ("ok", None)
+            return service_name, ("down", {"failed": answer.get("failed"), "checks": answer.get("checks")})
 
         pool = eventlet.GreenPool(len(BACKEND_SERVICES))
         return dict(pool.imap(ask, BACKEND_SERVICES))
