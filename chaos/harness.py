@@ -115,7 +115,7 @@ def run_scenario(stack, scenario, args, run_id):
     unanswered = load.verify()  # the verdict: one GET per accepted report, as its client would see it
     accepted = load.accepted_submissions()
     done = [s for s in accepted if s.done_at is not None]
-    lost = [s for s in accepted if not s.visible]
+    lost = [s for s in accepted if not s.visible]  # never a 200 (a GET never answered is listed in the details)
     stuck = [s for s in accepted if s.visible and s.done_at is None]
     settle = (max(s.done_at for s in done) - fault_end) if done and not (lost or stuck) else None
     # What is still queued (notifications run behind disposal) is worked off before counting, and before the
@@ -162,7 +162,7 @@ def run_scenario(stack, scenario, args, run_id):
             "fault_at_accepted": threshold,
             "fault_seconds": round(fault_end - fault_start, 1),
             "load_seconds": round(submitted_at - load.started_at, 1),
-            "gets_unanswered": unanswered,
+            "gets_unanswered": {s.tracking_id: s.last_get for s in unanswered[:5]},
             "connection_errors": load.connection_errors,
             "other_5xx": load.status_5xx_other,
             "status_429": load.status_429,

@@ -9,6 +9,7 @@ import itertools
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import requests
@@ -50,6 +51,7 @@ class Submission:
     done_at: float = None  # first seen disposed with due_at
     last_status: str = None
     last_due_at: str = None
+    last_get: object = None  # the last GET's status code, or the connection error's name
     errors: list = field(default_factory=list)
 
     @property
@@ -213,9 +215,11 @@ class Load:
         """GET the report as a client would: the verdict (visible, status, due_at) comes from here."""
         try:
             response = self.session().get(f"{self.url}/api/v1/reports/{submission.tracking_id}", timeout=10)
-        except requests.RequestException:
+        except requests.RequestException as exc:
+            submission.last_get = type(exc).__name__
             self.fresh_session()
             return False
+        submission.last_get = response.status_code
         if response.status_code != 200:
             return response.status_code == 404  # answered: not visible (yet)
         try:
@@ -226,22 +230,27 @@ class Load:
         submission.last_status, submission.last_due_at = report.get("status"), report.get("due_at")
         return True
 
-    def verify(self, deadline_seconds=120):
-        """GET every accepted report once (retrying a failed GET until the deadline): the row's lost and stuck.
-        A report the store showed disposed whose GET says otherwise counts as stuck, never as done."""
+    def verify(self, deadline_seconds=180, min_tries=3, threads=4):
+        """GET every accepted report (a GET that is not answered is tried again, at least `min_tries` times or
+        until the deadline): the row's lost and stuck. A report the store showed disposed whose GET says
+        otherwise counts as stuck, never as done. Returns the reports whose GET was never answered."""
         deadline = time.monotonic() + deadline_seconds
         todo = list(self.accepted_submissions())
-        while todo and time.monotonic() < deadline:
-            todo = [s for s in todo if not self.check(s)]
-            if todo:
-                time.sleep(1)
+        tries = 0
+        with ThreadPoolExecutor(threads) as pool:
+            while todo and (time.monotonic() < deadline or (tries < min_tries and len(todo) <= 50)):
+                answered = list(pool.map(self.check, todo))
+                todo = [s for s, ok in zip(todo, answered) if not ok]
+                tries += 1
+                if todo:
+                    time.sleep(1)
         now = time.monotonic()
         for submission in self.accepted_submissions():
             if submission.visible and submission.last_status == "disposed" and submission.last_due_at:
                 submission.done_at = submission.done_at or now
             else:
                 submission.done_at = None
-        return len(todo)
+        return todo
 
     def stop(self):
         self.stop_polling.set()
