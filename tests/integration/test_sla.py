@@ -263,20 +263,26 @@ def test_the_calendar_of_a_year_names_its_holidays_and_cuti_bersama(rpc):
         rpc.calendar(1999)
 
 
-def test_figures_per_agency_and_period(rpc, sla, service_config, clock, heard):
+def test_figures_per_agency_and_period(rpc, sla, service_config, clock, heard, repo):
     deliver(sla, service_config, opened("10000011"), disposed(tracking_id="10000011"), followup(tracking_id="10000011"))
     deliver(sla, service_config, opened("10000028"), disposed(tracking_id="10000028"))
-    today = jakarta_day(datetime.now().astimezone()).isoformat()
+    # The period is the Jakarta days the two response clocks opened on (one day, unless the test straddles
+    # midnight in Jakarta, 17:00 UTC), never the test's own idea of today.
+    answered, unanswered = the_clock(repo, "response", "10000011"), the_clock(repo, "response", "10000028")
+    days = sorted(jakarta_day(c["opened_at"]) for c in (answered, unanswered))
+    period = {"agency": METRO, "from": days[0].isoformat(), "to": days[-1].isoformat()}
 
-    [metro] = rpc.figures({"agency": METRO, "from": today, "to": today})["agencies"]
+    [metro] = rpc.figures(period)["agencies"]
     assert {key: metro[key] for key in ("disposed", "answered_in_time", "late", "open", "overdue")} == {
         "disposed": 2, "answered_in_time": 1, "late": 0, "open": 1, "overdue": 0}
     assert metro["compliance_ratio"] == 1.0 and metro["median_first_response_hours"] >= 0
     assert metro["agency"] == {"code": METRO, "name": "Pemerintah Kota Metro"}
 
-    clock.move_to(datetime.now().astimezone() + timedelta(days=30))
+    # Past the unanswered one's deadline, however many calendar days its working days span (Lebaran and its
+    # cuti bersama, the year end), and before any other clock of the test warns.
+    clock.move_to(unanswered["due_at"])
     wait_for(lambda: of_type(heard, "deadline_breached"), message="the unanswered one breached")
-    [later] = rpc.figures({"agency": METRO, "from": today, "to": today})["agencies"]
+    [later] = rpc.figures(period)["agencies"]
     assert (later["open"], later["overdue"], later["compliance_ratio"]) == (0, 1, 0.5)
     [nobody] = rpc.figures({"agency": "KOTA-18.71"})["agencies"]
     assert nobody["disposed"] == 0 and nobody["compliance_ratio"] is None
@@ -284,9 +290,11 @@ def test_figures_per_agency_and_period(rpc, sla, service_config, clock, heard):
         rpc.figures({"from": "2026-02-01", "to": "2026-01-01"})
 
 
-def test_metrics_count_open_clocks_breaches_and_first_responses(sla, service_config, clock, heard):
+def test_metrics_count_open_clocks_breaches_and_first_responses(sla, service_config, clock, heard, repo):
     deliver(sla, service_config, opened(), disposed(), followup(), opened("10000011"))
-    clock.move_to(datetime.now().astimezone() + timedelta(days=10))
+    # To 10000011's verification deadline: "ten days on" was not past three working days when they span
+    # Lebaran's cuti bersama (from 5 March 2027: due 18 March).
+    clock.move_to(the_clock(repo, "verification", "10000011")["due_at"])
     wait_for(lambda: of_type(heard, "deadline_breached"), message="a breach")
     address = sla.config["WEB_SERVER_ADDRESS"]
 

@@ -137,6 +137,17 @@ def test_past_occurred_at_with_timezone_is_accepted():
     assert occurred_at == datetime(2026, 1, 10, 2, 30, tzinfo=timezone.utc)
 
 
+def test_the_future_is_judged_by_the_injectable_clock_in_utc_not_by_the_day_in_jakarta(monkeypatch):
+    """31 December, 22:30 UTC: already New Year's Day, 05:30, in Jakarta. Within five minutes of that now is
+    fine, whatever date the suite runs on; later is the future."""
+    from services.intake import schemas
+
+    monkeypatch.setattr(schemas, "now", lambda: datetime(2027, 12, 31, 22, 30, tzinfo=timezone.utc))
+    accepted = load(make_body(occurred_at="2028-01-01T05:34:00+07:00"))["occurred_at"]
+    assert accepted == datetime(2027, 12, 31, 22, 34, tzinfo=timezone.utc)
+    assert "occurred_at" in error_paths(make_body(occurred_at="2028-01-01T05:36:00+07:00"))
+
+
 @pytest.mark.parametrize("flag", [True, False])
 def test_booleans_are_accepted_as_json_booleans(flag):
     data = load(make_body(anonymous=flag, confidential=flag))
