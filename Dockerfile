@@ -27,6 +27,6 @@ EXPOSE 8000 8001 8002 8003 8004 8005
 
 # No curl in the slim image. urlopen raises on a refused connection and on any non-2xx answer.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/health', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/health/ready', timeout=4)"]
 
 CMD ["python", "-m", "services.serve", "gateway"]

@@ -37,6 +37,14 @@ admin: deps
 evaluate: deps
 	.venv/bin/python -m services.routing.evaluate $(EVALUATE_ARGS)
 
+# Events a handler gave up on (parked after its retries), per service, over the bus of the local run:
+#   make dead-events                                   (list them; contacts and secrets hidden)
+#   make dead-events DEAD_EVENTS_ARGS="replay --service routing --event-type report_updated --until-done"
+.PHONY: dead-events
+dead-events: deps
+	LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
+	  .venv/bin/python -m services.gateway.dead_events $(or $(DEAD_EVENTS_ARGS),list)
+
 bench: deps
 	.venv/bin/python -m bench.e2e $(BENCH_ARGS)
 

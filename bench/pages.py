@@ -204,7 +204,7 @@ def main(argv=None):
         launcher.seed_demo(settings, PASSWORD, log=lambda message: None)
         tracking_id = seed(settings, args.reports, args.days, log)
         processes = launcher.ProcessStack(settings, data_dir / "logs").start()
-        launcher.wait_until_healthy(settings.gateway_url, timeout=180, process_alive=processes.all_alive)
+        launcher.wait_until_healthy(settings, timeout=180, process_alive=processes.all_alive)
         log(f"stack up; {args.reports:,} reports; each page fetched once cold, then {args.repeat} times")
         measure(settings.gateway_url, tracking_id, args.repeat, log)
     finally:

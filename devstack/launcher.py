@@ -60,6 +60,8 @@ class StackSettings:
             "LAPOR_SECRET_KEY": self.secret_key,
             "LAPOR_PII_KEY": self.pii_key,
             "LAPOR_PUBLIC_URL": self.gateway_url,
+            # make run and the tests are local runs: a channel no adapter is named for goes to the log adapter
+            "LAPOR_ENV": "local",
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "PYTHONWARNINGS": "ignore::DeprecationWarning",

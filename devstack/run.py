@@ -65,7 +65,7 @@ def ports_in_use(settings):
 
 def announce_when_healthy(settings, manager):
     try:
-        health = launcher.wait_until_healthy(settings.gateway_url, timeout=120)
+        health = launcher.wait_until_healthy(settings, timeout=120)
     except RuntimeError as exc:
         say(str(exc))
         return

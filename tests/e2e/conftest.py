@@ -39,7 +39,7 @@ def stack(store, tmp_path_factory):
     processes.start_process("intake-2", argv, env)
     processes.second_intake_port = second_intake_port
     try:
-        launcher.wait_until_healthy(settings.gateway_url, timeout=120, process_alive=processes.all_alive)
+        launcher.wait_until_healthy(settings, timeout=120, process_alive=processes.all_alive)
     except RuntimeError:
         logs = "\n".join(f"--- {name}\n{processes.log_tail(name)}" for name in processes.processes)
         processes.stop()

@@ -51,7 +51,7 @@ def _restart_gateway_with_twitter(stack):
     stack.stop_process("gateway")
     [(name, argv, env)] = launcher.service_processes(stack.settings, ["gateway"])
     stack.start_process(name, argv, dict(env, LAPOR_TWITTER_CONSUMER_SECRET=TWITTER_SECRET))
-    launcher.wait_until_healthy(stack.url, timeout=60, process_alive=stack.all_alive)
+    launcher.wait_until_healthy(stack.settings, timeout=60, process_alive=stack.all_alive)
 
 
 def _new_api_key(settings):

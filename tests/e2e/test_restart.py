@@ -71,7 +71,7 @@ def start(settings, log_dir):
     launcher.seed_demo(settings, "restart-demo-password", log=lambda message: None)
     processes = launcher.ProcessStack(settings, log_dir).start()
     try:
-        launcher.wait_until_healthy(settings.gateway_url, timeout=120, process_alive=processes.all_alive)
+        launcher.wait_until_healthy(settings, timeout=120, process_alive=processes.all_alive)
     except RuntimeError:
         logs = "\n".join(f"--- {name}\n{processes.log_tail(name)}" for name in processes.processes)
         processes.stop()
