@@ -384,6 +384,7 @@ class RoutingService(DeadLetters, ObservedService):
             "to_status": "disposed",
             "expected_status": "received",
             "expected_version": version,
+            "change_key": f"{event['event_id']}:disposed",
             "actor": {"role": "system"},
             "automatic": True,
             "agency_code": agency["code"],
@@ -408,6 +409,7 @@ class RoutingService(DeadLetters, ObservedService):
             "to_status": event["status"],
             "expected_status": event["status"],
             "expected_version": event["version"],
+            "change_key": f"{event['event_id']}:duplicate_linked",
             "actor": {"role": "system"},
             "automatic": True,
             "note": (f"Laporan ini serupa dengan laporan {original} yang masih ditangani di wilayah yang sama. "

@@ -50,6 +50,9 @@ class TransitionSchema(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=5000), load_default=None)
     case_class = fields.String(allow_none=True)
     expected_agency_scope = fields.List(fields.String(), allow_none=True, load_default=None)
+    # The caller's name for this one change (routing: the event it acts on): a retry of a change whose first try
+    # claimed its entry but never moved the report resumes that entry instead of meeting it as someone else's.
+    change_key = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=200))
 
 
 class _ActionSchema(Schema):

@@ -391,10 +391,23 @@ class TrackingService(DeadLetters, ObservedService):
             report, change["kind"], change["to_status"], change["actor"], now(),
             automatic=change["automatic"], reason=change["reason"], note=change["note"], **details,
         )
+        key = change.get("change_key")
+        if key:
+            entry["change_key"] = key
         event = domain.report_updated_event(report, entry, str(uuid.uuid4()))
         if not self.storage.insert_entry(entry, event):
+            claimed = self.storage.get_entry(report["tracking_id"], entry["version"])
+            if self._resumable(claimed, key):
+                return claimed
             raise IllegalTransition("Laporan sedang diubah oleh pihak lain; muat ulang dan coba lagi.")
         return entry
+
+    @staticmethod
+    def _resumable(claimed, key):
+        """The entry a first try of this very change claimed before the store or the broker went away (the report
+        never reached it): the retry carries it on. Not once it is near the age at which the relay drops orphans."""
+        return bool(key and claimed and claimed.get("change_key") == key
+                    and claimed["written_at"] >= now() - timedelta(seconds=ORPHAN_AGE_SECONDS / 2))
 
     def _apply(self, report, entry, extra):
         changes = dict(domain.changes_for(report, entry), **extra)

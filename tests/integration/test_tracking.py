@@ -203,3 +203,48 @@ def test_open311_requests_filter_by_ids_status_category_and_dates_never_confiden
         with pytest.raises(ValidationFailed) as caught:
             requests_of({"statuses": ["open"], "limit": 1001, "sort": "x"})
         assert set(caught.value.fields) == {"statuses.0", "limit", "sort"}
+
+
+def _store_lost_at_the_compare_and_set(monkeypatch):
+    """The store goes away after the entry is claimed and before the report moves (a kill -9 of the store)."""
+    from pymongo.errors import AutoReconnect
+    original, failed = TrackingRepository.compare_and_set, []
+
+    def compare_and_set(self, report, changes):
+        if not failed:
+            failed.append(report["tracking_id"])
+            raise AutoReconnect("connection closed")
+        return original(self, report, changes)
+
+    monkeypatch.setattr(TrackingRepository, "compare_and_set", compare_and_set)
+
+
+def test_a_retried_change_carries_on_the_entry_its_first_try_claimed(tracking, service_config, repo, recorder,
+                                                                      monkeypatch):
+    """Seen in `make chaos` (store scenario): routing's auto-disposition met its own first try's entry as
+    'another party' and gave up, leaving the report `received` for good."""
+    deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
+    _store_lost_at_the_compare_and_set(monkeypatch)
+    change = dispose(expected_version=1, expected_status="received", change_key="opened-event-1:disposed")
+    with entrypoint_hook(tracking, "transition") as transition:
+        with pytest.raises(Exception):
+            transition("10000004", change)  # the first try: entry claimed, report not moved
+        assert repo.get_report("10000004")["version"] == 1
+        view = transition("10000004", change)  # the redelivered event's try
+    assert view["status"] == "disposed"
+    report = repo.get_report("10000004")
+    assert (report["status"], report["version"]) == ("disposed", 2)
+    assert [entry["kind"] for entry in repo.entries("10000004", 10)] == ["opened", "disposed"]
+    wait_for(lambda: [p for _, p in recorder.heard if p["kind"] == "disposed"], message="disposed announced")
+
+
+def test_another_change_never_takes_over_a_claimed_entry(tracking, service_config, repo, monkeypatch):
+    deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
+    _store_lost_at_the_compare_and_set(monkeypatch)
+    with entrypoint_hook(tracking, "transition") as transition:
+        with pytest.raises(Exception):
+            transition("10000004", dispose(expected_version=1, change_key="first"))
+        for other in (dispose("PROV-18", expected_version=1, change_key="second"), dispose("PROV-18", expected_version=1)):
+            with pytest.raises(IllegalTransition):
+                transition("10000004", other)
+    assert repo.get_report("10000004")["version"] == 1

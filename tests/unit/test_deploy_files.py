@@ -59,7 +59,7 @@ def health_server():
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(server.status if self.path == "/health" else 404)
+            self.send_response(server.status if self.path == "/health/ready" else 404)
             self.end_headers()
 
         def log_message(self, *args):
