@@ -46,6 +46,7 @@ class StackSettings:
     pii_key: str
     ports: dict = field(default_factory=lambda: dict(DEFAULT_PORTS))
     db_prefix: str = ""
+    sms_webhook_secret: str = ""  # the operator SMS gateway's; empty leaves the SMS webhook off (503)
     extra_env: dict = field(default_factory=dict)
 
     @property
@@ -60,6 +61,7 @@ class StackSettings:
             "LAPOR_SECRET_KEY": self.secret_key,
             "LAPOR_PII_KEY": self.pii_key,
             "LAPOR_PUBLIC_URL": self.gateway_url,
+            "LAPOR_SMS_WEBHOOK_SECRET": self.sms_webhook_secret,
             # make run and the tests are local runs: a channel no adapter is named for goes to the log adapter
             "LAPOR_ENV": "local",
             "PYTHONPATH": str(ROOT),

@@ -32,20 +32,24 @@ def say(message):
 
 
 def local_secrets():
-    """LAPOR_SECRET_KEY / LAPOR_PII_KEY from the environment, else from var/secrets.env (made once)."""
+    """LAPOR_SECRET_KEY, LAPOR_PII_KEY and LAPOR_SMS_WEBHOOK_SECRET from the environment, else from var/secrets.env
+    (each made once; one added later never replaces those already there: the PII key opens the stored contacts)."""
     stored = {}
     if SECRETS_FILE.exists():
         for line in SECRETS_FILE.read_text().splitlines():
             key, _, value = line.partition("=")
             stored[key.strip()] = value.strip()
-    if not stored.get("LAPOR_SECRET_KEY") or not stored.get("LAPOR_PII_KEY"):
-        stored = {"LAPOR_SECRET_KEY": secrets.token_urlsafe(32), "LAPOR_PII_KEY": Fernet.generate_key().decode()}
+    makers = {"LAPOR_SECRET_KEY": lambda: secrets.token_urlsafe(32),
+              "LAPOR_PII_KEY": lambda: Fernet.generate_key().decode(),
+              "LAPOR_SMS_WEBHOOK_SECRET": lambda: secrets.token_urlsafe(32)}
+    missing = [key for key in makers if not stored.get(key)]
+    if missing:
+        stored.update({key: makers[key]() for key in missing})
         VAR.mkdir(exist_ok=True)
         SECRETS_FILE.write_text("".join(f"{key}={value}\n" for key, value in stored.items()))
         SECRETS_FILE.chmod(0o600)
-        say(f"generated local secrets in {SECRETS_FILE.relative_to(launcher.ROOT)}")
-    return (os.environ.get("LAPOR_SECRET_KEY") or stored["LAPOR_SECRET_KEY"],
-            os.environ.get("LAPOR_PII_KEY") or stored["LAPOR_PII_KEY"])
+        say(f"generated local {', '.join(missing)} in {SECRETS_FILE.relative_to(launcher.ROOT)}")
+    return {key: os.environ.get(key) or stored[key] for key in makers}
 
 
 def start_store():
@@ -82,7 +86,7 @@ def main():
     except RabbitUnavailable as exc:
         say(f"cannot continue: {exc}")
         return 1
-    secret_key, pii_key = local_secrets()
+    local = local_secrets()
     store = None
     if not os.environ.get("LAPOR_MONGO_URI"):
         try:
@@ -91,7 +95,9 @@ def main():
             say(f"cannot continue: {exc}")
             return 1
     mongo_uri = os.environ.get("LAPOR_MONGO_URI") or store.uri
-    settings = launcher.StackSettings(amqp_uri=amqp_uri, mongo_uri=mongo_uri, secret_key=secret_key, pii_key=pii_key)
+    settings = launcher.StackSettings(amqp_uri=amqp_uri, mongo_uri=mongo_uri, secret_key=local["LAPOR_SECRET_KEY"],
+                                      pii_key=local["LAPOR_PII_KEY"],
+                                      sms_webhook_secret=local["LAPOR_SMS_WEBHOOK_SECRET"])
     settings.ports = {name: int(os.environ.get(launcher.port_env_var(name), port))
                       for name, port in launcher.DEFAULT_PORTS.items()}
     busy = ports_in_use(settings)

@@ -25,6 +25,12 @@ class _TimedServiceProxy:
         def call(*args, **kwargs):
             return call_with_timeout(self._service_name, self._timeout, method, *args, **kwargs)
 
+        def call_async(*args, **kwargs):
+            """Send the request without waiting: nameko's reply, whose `result()` would wait (a broken broker is
+            `Unavailable` at once, as for `call`)."""
+            return call_with_timeout(self._service_name, self._timeout, method.call_async, *args, **kwargs)
+
+        call.call_async = call_async
         return call
 
 

@@ -212,7 +212,8 @@ class AttachmentRoutes:
             # Tracking gives a system its own submission as the reporter sees it: with the contact.
             return view, "reporter" if "reporter" in view else "public"
         access_code = request.headers.get("X-Access-Code") or None
-        return self.tracking.report(tracking_id, access_code=access_code), "reporter" if access_code else "public"
+        view = self.tracking.report(tracking_id, access_code=access_code, client=request.remote_addr)
+        return view, "reporter" if access_code else "public"
 
     def _with_attachments(self, view, audience, required=False):
         """The view with `attachments`; without the key while intake cannot answer, unless `required`."""
@@ -239,7 +240,8 @@ class AttachmentRoutes:
         if access_code is None:
             self.tracking.report(tracking_id)  # 404 for a confidential report, as for any reporter action
             raise Forbidden("Kode akses diperlukan.")
-        return {"role": "reporter"}, self._open_report(self.tracking.report(tracking_id, access_code=access_code))
+        view = self.tracking.report(tracking_id, access_code=access_code, client=request.remote_addr)
+        return {"role": "reporter"}, self._open_report(view)
 
     def _audited_upload(self, request, tracking_id, principal):
         """An officer's upload (the holder's follow-up evidence), recorded in the audit log whatever the outcome."""

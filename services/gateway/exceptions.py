@@ -9,6 +9,13 @@ class Unauthorized(LaporError):
     code = "unauthorized"
 
 
+def with_english(exc, english):
+    """`exc` (raised in the gateway itself, never over RPC) with its own English message, answered in place of
+    the code's English headline to a client that asks for English."""
+    exc.english = english
+    return exc
+
+
 HTTP_STATUS = {
     ValidationFailed: 400,
     InvalidTrackingId: 400,

@@ -105,7 +105,8 @@ def error_response(exc, lang):
     status = HTTP_STATUS.get(type(exc), 500)
     per_file = exc.code in FILE_HEADLINES and bool(exc.fields)  # an attachment refused: say which file
     headline = FILE_HEADLINES[exc.code] if per_file else MESSAGES.get(exc.code, MESSAGES["internal_error"])
-    message = exc.message if (lang == "id" and exc.message and exc.code != "validation_error") else headline[lang]
+    own = exc.message if lang == "id" else getattr(exc, "english", None)
+    message = own if (own and exc.code != "validation_error") else headline[lang]
     error = {"code": exc.code, "message": message}
     if exc.code == "validation_error" or per_file:
         error["fields"] = {

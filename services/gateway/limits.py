@@ -11,12 +11,17 @@ from services.gateway.accounts import over_limit, retry_after_seconds
 IP = "ip"
 PHONE = "phone"
 API_KEY = "api_key"
+ACCESS_CODE = "access_code"  # requests for a new access code, per client address
+TWITTER_CRC = "twitter_crc"  # Twitter/X CRC challenges answered, per client address (each one is an HMAC we sign)
 
 Bucket = namedtuple("Bucket", "config_key default window")
 BUCKETS = {
     IP: Bucket("RATE_LIMIT_IP_PER_HOUR", 60, timedelta(hours=1)),
     PHONE: Bucket("RATE_LIMIT_PHONE_PER_HOUR", 20, timedelta(hours=1)),
     API_KEY: Bucket("RATE_LIMIT_API_KEY_PER_MINUTE", 600, timedelta(minutes=1)),
+    ACCESS_CODE: Bucket("RATE_LIMIT_ACCESS_CODE_PER_DAY", 10, timedelta(days=1)),
+    # X asks on registration, hourly and when an operator triggers it: 30 an hour is far beyond that.
+    TWITTER_CRC: Bucket("RATE_LIMIT_TWITTER_CRC_PER_HOUR", 30, timedelta(hours=1)),
 }
 UNLIMITED = 0
 

@@ -15,6 +15,7 @@ from services.gateway import policy, schemas
 from services.gateway.accounts import LoginSchema
 from services.gateway.dead_event_routes import DEAD_LETTER_SERVICES
 from services.intake.schemas import SmsMessageSchema, SubmissionSchema
+from services.intake.twitter import CRC_TOKEN_MAX_LENGTH
 from services.routing.schemas import (DeclineSchema, DisposeSchema, RejectSchema, RoutingRulesSchema, UnitSchema,
                                       VerifySchema)
 from services.sla.schemas import FIRST_YEAR, LAST_YEAR, FiguresQuerySchema
@@ -69,6 +70,7 @@ ERRORS = {
     429: ("RateLimited", "rate_limited: wait Retry-After seconds."),
     503: ("Unavailable", "unavailable: a dependency is down; nothing was written."),
 }
+CRC_TOKEN_PATTERN = "^[A-Za-z0-9_=+/-]+$"
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "required": True,
                                "schema": {"type": "integer", "minimum": 1}}}
 
@@ -182,7 +184,11 @@ def _citizen_paths():
             {200: _answer(schemas.ReportSchema)}, (400, 401, 403, 404, 429, 503), security=VIEWERS,
             parameters=[report_id],
             description="Public view without credentials; the reporter's with X-Access-Code; an officer's with a "
-                        "bearer token (404 outside their scope); a confidential report without them is 404.")},
+                        "bearer token (404 outside their scope); a confidential report without them is 404. A wrong "
+                        "code is 403 on a public report and 404 on a confidential one or an ID no report holds; 10 "
+                        "wrong codes for one report from one client, or 30 on any reports, lock that client out "
+                        "(429 with Retry-After, the right code included) for the rest of 15 minutes, alike whether "
+                        "the report exists; other clients, the reporter's own, are not concerned.")},
         "/api/v1/reports/{tracking_id}/timeline": {"get": _operation(
             "get_timeline", "reports", "The report's timeline entries visible to the caller",
             {200: _answer(schemas.list_envelope(schemas.TimelineItemSchema, "TimelineSchema"))},
@@ -192,8 +198,12 @@ def _citizen_paths():
             {200: _answer(schemas.SupportSchema)}, (400, 404, 503), security=PUBLIC, parameters=[report_id])},
         "/api/v1/reports/{tracking_id}/access-code": {"post": _operation(
             "request_access_code", "reports", "Ask for a new access code, sent to the contact on file",
-            {202: _answer(schemas.NoticeSchema, "Accepted (always: it reveals nothing)")}, (400, 503),
-            security=PUBLIC, parameters=[report_id])},
+            {202: _answer(schemas.NoticeSchema, "Accepted (always: it reveals nothing)")}, (400, 429, 503),
+            security=PUBLIC, parameters=[report_id],
+            description="The same 202 for every report: an unknown ID, no contact on file, over the report's 3 a "
+                        "day, anonymous or confidential, a message that fails (the request is handed on without "
+                        "waiting). 429 once the client address has asked LAPOR_RATE_LIMIT_ACCESS_CODE_PER_DAY "
+                        "times (default 10) that day, on any reports.")},
     }
 
 
@@ -225,7 +235,9 @@ def _attachment_paths():
                     "properties": {"file": FILES}}}}},
                 description="By the reporter (X-Access-Code), the submitting system (X-API-Key) or an officer "
                             "holding the report. Files are judged by their content; over the limits the whole "
-                            "request is 413, an unknown type 415."),
+                            "request is 413, an unknown type 415, a photo or PDF that cannot be read 400. Photos "
+                            "and PDFs are stored without their metadata (EXIF, XMP, document info), photos turned "
+                            "upright and HEIC as JPEG; the answer's size and sha256 are the stored file's."),
         },
         "/api/v1/reports/{tracking_id}/attachments/{attachment_id}": {"get": _operation(
             "download_attachment", "reports", "One attachment's bytes, as a download",
@@ -268,16 +280,27 @@ def _channel_paths():
     return {
         "/api/v1/channels/sms": {"post": _operation(
             "receive_sms", "channels", "An SMS to 1708, as the operator's SMS gateway forwards it",
-            {200: _answer(schemas.SmsReceiptSchema)}, (400, 409, 413, 415, 429, 503), security=PUBLIC,
+            {200: _answer(schemas.SmsReceiptSchema)}, (400, 401, 409, 413, 415, 429, 503), security=PUBLIC,
+            parameters=[
+                dict(_header("X-LAPOR-Timestamp", "When the operator's gateway signed the request, in Unix "
+                             "seconds.", type="string", pattern="^[0-9]{1,12}$"), required=True),
+                dict(_header("X-LAPOR-Signature", "`sha256=` and the hex HMAC-SHA256 of `<timestamp>.<raw body>` "
+                             "with LAPOR_SMS_WEBHOOK_SECRET."), required=True)],
+            description=("503 until LAPOR_SMS_WEBHOOK_SECRET is set. Unsigned, wrongly signed, or signed more than "
+                         "300 s from LAPOR's clock: 401, and nothing is filed or counted against the number."),
             body=_json_body(SmsMessageSchema, example={
                 "from": "081234567890", "message_id": "smsc-20261125-0001",
                 "text": "KOTA METRO Jalan Pala Iringmulyo terdapat pohon tumbang yang menghalangi jalan"}))},
         "/api/v1/channels/twitter": {
             "get": _operation(
                 "twitter_crc", "channels", "Twitter's challenge-response check (CRC)",
-                {200: _answer(schemas.CrcAnswerSchema)}, (400, 503), security=PUBLIC,
-                parameters=[_query("crc_token", "The challenge.", type="string", minLength=1)],
-                description="503 until LAPOR_TWITTER_CONSUMER_SECRET is set."),
+                {200: _answer(schemas.CrcAnswerSchema)}, (400, 429, 503), security=PUBLIC,
+                parameters=[_query("crc_token", "The challenge: X's short token.", type="string", minLength=1,
+                                   maxLength=CRC_TOKEN_MAX_LENGTH, pattern=CRC_TOKEN_PATTERN)],
+                description=("503 until LAPOR_TWITTER_CONSUMER_SECRET is set. The answer is the HMAC deliveries are "
+                             f"signed with, so only a token of 1–{CRC_TOKEN_MAX_LENGTH} characters of A–Z, a–z, 0–9, "
+                             "_ - = + / that is not JSON is answered (else 400), and each client address only "
+                             "LAPOR_RATE_LIMIT_TWITTER_CRC_PER_HOUR times an hour (default 30; then 429).")),
             "post": _operation(
                 "receive_tweets", "channels", "An Account Activity delivery: each mention becomes a complaint",
                 {200: _answer(schemas.TwitterAnswerSchema)}, (400, 403, 413, 415, 503), security=PUBLIC,
@@ -313,7 +336,9 @@ def _reference_paths():
         "/api/v1/stats/sla": {"get": _operation(
             "sla_stats", "statistics", "SLA compliance per agency and period (whole days, Asia/Jakarta)",
             {200: _answer(schemas.SlaFiguresSchema)}, (400, 503), security=PUBLIC,
-            parameters=[{"in": "query", "schema": FiguresQuerySchema}])},
+            parameters=[{"in": "query", "schema": FiguresQuerySchema}],
+            description="Dispositions of non-confidential reports only, like every public figure; the officers' "
+                        "oversight (/konsol/pengawasan) counts confidential ones too.")},
     }
 
 

@@ -5,6 +5,8 @@ import ipaddress
 
 from nameko.web.handlers import HttpRequestHandler
 
+from services.gateway.access_log import keep_secrets_out_of_the_access_log
+
 
 def parse_networks(text):
     """`10.0.0.0/8, 192.168.1.7` → [ip_network]; ValueError naming the entry that is not an address or network."""
@@ -50,6 +52,7 @@ class ProxiedHttp(HttpRequestHandler):
 
     def setup(self):
         self.trusted = parse_networks(self.container.config.get("TRUSTED_PROXIES"))
+        keep_secrets_out_of_the_access_log()
         super().setup()
 
     def handle_request(self, request):

@@ -12,16 +12,18 @@ from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import openapi, policy
+from services.gateway import limits, openapi, policy
 from services.gateway.attachments import AttachmentRoutes
 from services.gateway.auth import Auth, bearer_token
+from services.gateway.code_requests import request_new_code, requested_notice
 from services.gateway.dead_event_routes import DeadEventRoutes
 from services.gateway.exceptions import Unauthorized
-from services.gateway.http import api, json_response, list_envelope, read_body, read_json
+from services.gateway.http import api, json_response, language, list_envelope, parse_json, read_body, read_json
 from services.gateway.open311_routes import Open311Routes
 from services.gateway.proxy import http
 from services.gateway.ratelimit import RateLimits
 from services.gateway.storage import GatewayRepository
+from services.gateway.sms_webhook import SIGNATURE_HEADER as SMS_SIGNATURE_HEADER, TIMESTAMP_HEADER, SmsWebhook
 from services.gateway.twitter import SIGNATURE_HEADER, TwitterWebhook
 from services.gateway.web import WebPages
 
@@ -33,8 +35,6 @@ COUNTER_RETENTION = timedelta(days=1)
 BACKEND_SERVICES = ("intake", "routing", "tracking", "notifications", "sla")
 SUBMISSION_CHANNELS = ("web", "mobile")
 CALENDAR_DAY_KINDS = ("holiday", "working_day")
-ACCESS_CODE_REQUESTED = ("Jika laporan ini punya kontak pelapor, kode akses baru dikirim ke kontak tersebut. "
-                         "Kode lama tetap berlaku sampai kode baru dipakai.")
 
 
 def _checked_tracking_id(tracking_id):
@@ -98,6 +98,7 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     auth = Auth()
     rate_limits = RateLimits()
     twitter = TwitterWebhook()
+    sms_webhook = SmsWebhook()
 
     @timer(interval=COUNTER_PURGE_INTERVAL_SECONDS)
     def purge_counters(self):
@@ -139,8 +140,11 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     @http("POST", "/api/v1/channels/sms")
     @api
     def receive_sms(self, request):
-        """SMS 1708 as the operator's gateway forwards it; `reply` is the SMS to send back."""
-        message = read_json(request)
+        """SMS 1708 as the operator's gateway forwards it, signed with LAPOR_SMS_WEBHOOK_SECRET; `reply` is the SMS
+        to send back. Nothing of an unsigned request is read, nor counted against the number it names."""
+        raw = read_body(request)
+        self.sms_webhook.verify(raw, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SMS_SIGNATURE_HEADER))
+        message = parse_json(raw)
         if isinstance(message, dict) and isinstance(message.get("from"), str):
             self.rate_limits.check("phone", message["from"])
         return json_response(self.intake.submit_sms(message))
@@ -148,7 +152,9 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     @http("GET", "/api/v1/channels/twitter")
     @api
     def twitter_crc(self, request):
-        """Twitter's challenge-response check: the webhook proves it holds the consumer secret."""
+        """Twitter's challenge-response check: the webhook proves it holds the consumer secret. The answer is the
+        HMAC deliveries are signed with, so only X's short tokens are answered, and only so often per address."""
+        self.rate_limits.check(limits.TWITTER_CRC, request.remote_addr)
         return json_response(self.twitter.crc(request.args.get("crc_token")))
 
     @http("POST", "/api/v1/channels/twitter")
@@ -179,7 +185,8 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
         if principal is not None and principal["role"] in policy.OFFICER_ROLES:
             entries = self.tracking.timeline(tracking_id, viewer=principal)
         else:
-            entries = self.tracking.timeline(tracking_id, access_code=request.headers.get("X-Access-Code") or None)
+            entries = self.tracking.timeline(tracking_id, access_code=request.headers.get("X-Access-Code") or None,
+                                             client=request.remote_addr)
         return json_response(list_envelope(entries, request, default_per_page=100))
 
     @http("GET", "/api/v1/agencies")
@@ -229,16 +236,16 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
         if segment == "support":
             return json_response(self.tracking.support(tracking_id, request.remote_addr))
         if segment == "access-code":
-            self.tracking.reissue_access_code(tracking_id)
-            return json_response({"message": ACCESS_CODE_REQUESTED}, status=202)
+            request_new_code(self.tracking, self.rate_limits, tracking_id, request.remote_addr)
+            return json_response(requested_notice(language(request)), status=202)
         principal = self.auth.principal(request)
         reporter_action = segment in policy.REPORTER_ACTIONS and (
             principal is None or segment not in policy.OFFICER_ACTIONS)
         if reporter_action:
             body = read_json(request)
             access_code = request.headers.get("X-Access-Code") or None
-            return json_response(
-                self.tracking.reporter_act(tracking_id, access_code, policy.REPORTER_ACTIONS[segment], body))
+            return json_response(self.tracking.reporter_act(tracking_id, access_code, policy.REPORTER_ACTIONS[segment],
+                                                            body, client=request.remote_addr))
         if segment not in policy.OFFICER_ACTIONS:
             raise NotFound("Tindakan tidak dikenal.")
         return json_response(self._officer_action(request, _signed_in(principal), tracking_id, segment))

@@ -11,6 +11,11 @@ from services.intake import twitter
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature"
+_LIMIT = f"1–{twitter.CRC_TOKEN_MAX_LENGTH}"
+CRC_TOKEN_REFUSED = {
+    "id": f"Token CRC harus {_LIMIT} karakter {twitter.CRC_TOKEN_ALPHABET} dan bukan JSON.",
+    "en": f"The CRC token must be {_LIMIT} characters of {twitter.CRC_TOKEN_ALPHABET} and not JSON.",
+}
 
 
 def webhook_answer(receipts):
@@ -47,6 +52,8 @@ class TwitterWebhook(DependencyProvider):
         if not crc_token:
             raise ValidationFailed("crc_token wajib diisi.", fields={"crc_token": [translate_message(
                 "Missing data for required field.")]})
+        if not twitter.is_crc_token(crc_token):  # the answer would sign it as a delivery: never an oracle
+            raise ValidationFailed("crc_token tidak valid.", fields={"crc_token": [CRC_TOKEN_REFUSED]})
         return twitter.crc_response(secret, crc_token)
 
     def receive(self, body, signature, submit_tweet, send_receipt_code):

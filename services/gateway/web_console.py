@@ -192,7 +192,9 @@ class ConsolePages(WebBase):
         self._require(visit, "oversight")
         today = visit.now.astimezone(JAKARTA).date()
         period = {"from": (today - timedelta(days=OVERSIGHT_DAYS - 1)).isoformat(), "to": today.isoformat()}
-        figures = self._figures(f"sla:{period['from']}", lambda: self.sla.figures(period))
+        # Officers' figures, confidential reports included: never under the public page's cache key.
+        figures = self._figures(f"sla-oversight:{period['from']}",
+                                lambda: self.sla.figures(period, include_confidential=True))
         agencies = figures.get("agencies") or []
         regions = {agency["code"]: agency.get("region_code") for agency in self._agencies()}
         provinces = {region["code"]: region["name"] for region in self._regions()[0]}

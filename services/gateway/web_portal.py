@@ -11,6 +11,7 @@ from services.common.errors import (
 from services.common.tracking_ids import is_valid_tracking_id
 from services.gateway import web_format, web_session, web_text
 from services.gateway.attachments import FORM_ALLOWANCE_BYTES, upload_of
+from services.gateway.code_requests import REQUESTED, request_new_code
 from services.gateway.http import MAX_BODY_BYTES
 from services.gateway.limits import IP
 from services.gateway.proxy import http
@@ -22,6 +23,7 @@ FORM_FIELDS_ALLOWANCE = 40  # the submit form's own fields, well above the ~20 i
 FEED_FILTERS = ("status", "agency", "region", "category", "type", "q", "from", "to")
 FEED_PER_PAGE = 20
 REGION_OPTIONS_LIMIT = 100
+RECEIPT_PATH = "/lapor/terkirim"
 # The reporter's actions: path segment → (tracking's action, the flash message after it).
 REPORTER_ACTIONS = {"balas": ("reply", "track.replied"), "nilai": ("rate", "track.rated"),
                     "buka-kembali": ("reopen", "track.reopened")}
@@ -70,7 +72,10 @@ class PortalPages(WebBase):
                                      if isinstance(exc, RateLimited) else 409)
         sealed = web_session.seal(self.pages.secret_key, "receipt",
                                   {"tracking_id": receipt["tracking_id"], "access_code": receipt["access_code"]})
-        return redirect(f"/lapor/terkirim?tanda={sealed}")
+        # In a cookie of this browser, never in the URL: a URL is logged, kept in history and shared, and it showed
+        # the code to whoever opened it (issue 13 item 7).
+        visit.set_cookie(web_session.RECEIPT_COOKIE, sealed, web_session.RECEIPT_SECONDS, path=RECEIPT_PATH)
+        return redirect(RECEIPT_PATH)
 
     def _submit_form(self, visit, values, errors, status=200):
         provinces, regencies = self._regions()
@@ -81,12 +86,13 @@ class PortalPages(WebBase):
             if isinstance(categories, dict) else categories,
             idempotency_key=values.get("idempotency_key") or uuid.uuid4().hex)
 
-    @http("GET", "/lapor/terkirim")
+    @http("GET", RECEIPT_PATH)
     @web_page
     def receipt_page(self, visit):
-        receipt = web_session.unseal(self.pages.secret_key, "receipt", visit.request.args.get("tanda"),
-                                     web_session.RECEIPT_SECONDS)
-        # The URL carries the sealed code: keep it out of caches and of other sites' Referer.
+        """The receipt once, to the browser that submitted: its cookie is cleared as the page shows it."""
+        receipt = web_session.unseal(self.pages.secret_key, "receipt",
+                                     visit.request.cookies.get(web_session.RECEIPT_COOKIE), web_session.RECEIPT_SECONDS)
+        visit.clear_cookie(web_session.RECEIPT_COOKIE, path=RECEIPT_PATH)
         headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
         return self._render(visit, "receipt.html", status=200 if receipt else 410, headers=headers, receipt=receipt)
 
@@ -136,7 +142,7 @@ class PortalPages(WebBase):
         if not code:
             return redirect(f"/lacak/{tracking_id}")
         try:
-            self.tracking.report(tracking_id, access_code=code)
+            self.tracking.report(tracking_id, access_code=code, client=visit.request.remote_addr)
         except (Forbidden, NotFound, RateLimited) as exc:
             message = error_text(exc, visit.lang) if isinstance(exc, RateLimited) else visit.t("track.code_wrong")
             return self._render(visit, "track.html", status=403, values=values, errors={"access_code": [message]})
@@ -153,8 +159,10 @@ class PortalPages(WebBase):
         code = self._remembered_code(visit, tracking_id)
         if code:
             try:
-                report = self._with_attachments(self.tracking.report(tracking_id, access_code=code), "reporter")
-                timeline = self.tracking.timeline(tracking_id, access_code=code)
+                client = visit.request.remote_addr
+                report = self._with_attachments(self.tracking.report(tracking_id, access_code=code, client=client),
+                                                "reporter")
+                timeline = self.tracking.timeline(tracking_id, access_code=code, client=client)
                 return self._render(visit, "track_report.html", status=status, report=report, timeline=timeline,
                                     reporter=True, errors=errors or {}, form=form or {})
             except (Forbidden, NotFound):
@@ -176,8 +184,8 @@ class PortalPages(WebBase):
         tracking_id = _checked_id(tracking_id)
         code = self._remembered_code(visit, tracking_id)
         if code:
-            return self._attachment_download(self.tracking.report(tracking_id, access_code=code), "reporter",
-                                             attachment_id)
+            view = self.tracking.report(tracking_id, access_code=code, client=visit.request.remote_addr)
+            return self._attachment_download(view, "reporter", attachment_id)
         return self._attachment_download(self.tracking.report(tracking_id), "public", attachment_id)
 
     @http("GET", "/laporan/<tracking_id>/lampiran/<attachment_id>")
@@ -196,14 +204,14 @@ class PortalPages(WebBase):
             visit.clear_cookie(web_session.ACCESS_COOKIE, path="/lacak")
             return redirect(f"/lacak/{tracking_id}")
         if action == "kode-baru":
-            self.tracking.reissue_access_code(tracking_id)
-            return redirect(f"/lacak/{tracking_id}?ok=track.code_requested")
+            request_new_code(self.tracking, self.rate_limits, tracking_id, visit.request.remote_addr)
+            return redirect(f"/lacak/{tracking_id}?ok={REQUESTED}")
         if action not in REPORTER_ACTIONS:
             raise NotFound("Tindakan tidak dikenal.")
         name, done = REPORTER_ACTIONS[action]
         try:
             self.tracking.reporter_act(tracking_id, self._remembered_code(visit, tracking_id), name,
-                                       web_format.action_body(name, form))
+                                       web_format.action_body(name, form), client=visit.request.remote_addr)
         except ValidationFailed as exc:
             return self._tracked_report(visit, tracking_id, 400, {name: field_errors(exc, visit.lang)}, form)
         except (IllegalTransition, RateLimited) as exc:

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken
 SESSION_COOKIE = "lapor_sesi"        # an officer's bearer token (the same JWT the API issues)
 BROWSER_COOKIE = "lapor_peramban"    # a random value per browser: what forms are bound to before anyone signs in
 ACCESS_COOKIE = "lapor_akses"        # the reporter's tracking ID and access code, sealed
+RECEIPT_COOKIE = "lapor_tanda_terima"  # a new report's receipt, sealed, for the submitting browser's one look
 LANGUAGE_COOKIE = "lapor_bahasa"
 
 RECEIPT_SECONDS = 15 * 60            # the receipt page shows the code this long after submitting

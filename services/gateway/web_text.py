@@ -140,10 +140,10 @@ MESSAGES = {
                      "Keep this access code now. It is shown only once and you need it to follow the progress, "
                      "reply and rate the outcome."),
     "receipt.track": ("Lacak laporan ini", "Track this report"),
-    "receipt.expired": ("Tanda terima ini sudah kedaluwarsa. Nomor pelacakan dan kode akses ditampilkan sekali "
-                        "saja setelah laporan dikirim.",
-                        "This receipt has expired. The tracking ID and access code are shown only once, right "
-                        "after sending."),
+    "receipt.expired": ("Tanda terima ini tidak tersedia lagi. Nomor pelacakan dan kode akses ditampilkan sekali "
+                        "saja, di peramban yang mengirim laporan, tepat setelah laporan dikirim.",
+                        "This receipt is no longer available. The tracking ID and access code are shown only once, "
+                        "in the browser that sent the report, right after sending."),
     # track
     "track.title": ("Lacak laporan", "Track a report"),
     "track.intro": ("Masukkan nomor pelacakan. Dengan kode akses Anda melihat tampilan pelapor: status, instansi, "

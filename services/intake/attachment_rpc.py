@@ -1,5 +1,6 @@
-"""Intake's attachment entrypoints, a mixin of IntakeService: files arrive in parts, are checked whole, kept in
-GridFS with their metadata, and are read back in parts (DESIGN §2: attachments live in intake's database)."""
+"""Intake's attachment entrypoints, a mixin of IntakeService: files arrive in parts, are checked whole, cleaned of
+their metadata (cleaning.py), kept in GridFS with ours, and are read back in parts (DESIGN §2: attachments live in
+intake's database). The name as sent is kept encrypted with the PII key: it can name the reporter."""
 import base64
 import hashlib
 import logging
@@ -16,6 +17,7 @@ from services.common.events import now
 from services.common.field_errors import flatten_field_errors
 from services.common.mongo import unavailable_on_store_error
 from services.intake import attachments as rules  # the pure rules; `attachments` is an RPC here
+from services.intake import cleaning
 from services.intake.schemas import UploaderSchema, UploadSchema
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,7 @@ SWEEP_INTERVAL_SECONDS = 600
 NOT_FOUND = "Laporan tidak ditemukan."
 ATTACHMENT_NOT_FOUND = "Lampiran tidak ditemukan."
 
-# A file of a request, whole and checked, not yet stored.
+# A file of a request, whole, checked and cleaned, not yet stored: `content` and `sha256` are the cleaned bytes'.
 CheckedFile = namedtuple("CheckedFile", "upload_id filename content sha256 file_type")
 
 
@@ -36,9 +38,12 @@ def _load(schema, data, message):
         raise ValidationFailed(message, fields=flatten_field_errors(exc.messages))
 
 
-def attachment_view(meta):
-    """What callers see of an attachment: never where or how it is stored."""
-    return {"id": meta["_id"], "filename": meta["filename"], "content_type": meta["content_type"],
+def attachment_view(meta, cipher):
+    """What callers see of an attachment: never where or how it is stored. The name as sent is decrypted here;
+    the gateway decides who sees it (an attachment stored before names were encrypted has it in clear)."""
+    encrypted = meta.get("filename_encrypted")
+    filename = cipher.decrypt(encrypted.encode()).decode() if encrypted else meta.get("filename")
+    return {"id": meta["_id"], "filename": filename, "content_type": meta["content_type"],
             "size": meta["size"], "sha256": meta["sha256"], "uploaded_at": meta["uploaded_at"].isoformat(),
             "by": meta["by"]}
 
@@ -51,7 +56,7 @@ def submission_identity(report, uploads):
 
 
 class AttachmentRpc:
-    """Needs the service's `storage` (IntakeRepository), `config` and `metrics`."""
+    """Needs the service's `storage` (IntakeRepository), `config`, `metrics` and `secrets` (the PII key)."""
 
     @rpc
     @unavailable_on_store_error
@@ -81,7 +86,7 @@ class AttachmentRpc:
     @unavailable_on_store_error
     def attachments(self, tracking_id):
         """The report's attachments, oldest first; visibility is the caller's to decide (it asked tracking)."""
-        return [attachment_view(meta) for meta in self.storage.attachments_of(tracking_id)]
+        return [attachment_view(meta, self.secrets.cipher) for meta in self.storage.attachments_of(tracking_id)]
 
     @rpc
     @unavailable_on_store_error
@@ -112,8 +117,8 @@ class AttachmentRpc:
         return rules.limits_from_config(self.config)
 
     def _checked_files(self, uploads):
-        """The request's files, whole and checked against the per-request limits; their parts are dropped when
-        the request is refused. Nothing is stored here."""
+        """The request's files, whole, checked against the per-request limits and cleaned of their metadata; their
+        parts are dropped when the request is refused. Nothing is stored here, and no original is ever stored."""
         limits = self._attachment_limits()
         if not isinstance(uploads, list):
             raise ValidationFailed("Daftar lampiran tidak valid.", fields={"attachments": [
@@ -125,12 +130,16 @@ class AttachmentRpc:
             candidates = [rules.Candidate(upload["filename"], content[:rules.SNIFF_BYTES], len(content))
                           for upload, content in zip(uploads, contents)]
             file_types = rules.check_files(candidates, limits)
+            named = [(upload["filename"], content) for upload, content in zip(uploads, contents)]
+            cleaned = cleaning.clean_files(named, file_types)
         except LaporError:
             self._discard([upload.get("upload_id") for upload in uploads if isinstance(upload, dict)])
             raise
-        return [CheckedFile(upload["upload_id"], rules.safe_filename(upload["filename"], file_type), content,
-                            upload["sha256"], file_type)
-                for upload, content, file_type in zip(uploads, contents, file_types)]
+        # Named after what is stored (a HEIC photo is kept as JPEG), identified by it: the same photo sent again,
+        # with or without its EXIF, is the same attachment.
+        return [CheckedFile(upload["upload_id"], rules.safe_filename(upload["filename"], file.file_type), file.content,
+                            hashlib.sha256(file.content).hexdigest(), file.file_type)
+                for upload, file in zip(uploads, cleaned)]
 
     def _assembled(self, upload):
         """A staged file, whole; Unavailable when a part went missing on the way (the client may send again)."""
@@ -161,8 +170,8 @@ class AttachmentRpc:
             stored = self._store_all(tracking_id, new, uploader)
         finally:
             self._discard([file.upload_id for file in files])  # stored or refused, the parts are done with
-        return [attachment_view(stored.get(attachment_id) or self.storage.find_attachment(attachment_id))
-                for attachment_id in ids]
+        return [attachment_view(stored.get(attachment_id) or self.storage.find_attachment(attachment_id),
+                                self.secrets.cipher) for attachment_id in ids]
 
     def _check_room(self, tracking_id, files):
         """413 when the new files would take the report over its count or total."""
@@ -199,6 +208,7 @@ class AttachmentRpc:
     def _meta(self, attachment_id, tracking_id, file, uploader):
         at = now()
         at = at.replace(microsecond=at.microsecond // 1000 * 1000)  # as stored (BSON keeps milliseconds): one answer
-        return {"_id": attachment_id, "tracking_id": tracking_id, "filename": file.filename,
+        return {"_id": attachment_id, "tracking_id": tracking_id,
+                "filename_encrypted": self.secrets.cipher.encrypt(file.filename.encode()).decode(),
                 "content_type": file.file_type.content_type, "size": len(file.content), "sha256": file.sha256,
                 "uploaded_at": at, "by": uploader["role"], "by_username": uploader.get("username")}

@@ -170,7 +170,8 @@ class IntakeRepository(Repository):
         try writes its own GridFS file, so a concurrent twin (the same file retried) cannot clobber it."""
         bucket = self._bucket()
         file_id = f"{meta['_id']}.{uuid.uuid4().hex[:12]}"
-        bucket.put(content, _id=file_id, filename=meta["filename"],
+        # No filename: the name as sent can name the reporter, and is kept only encrypted, in the metadata.
+        bucket.put(content, _id=file_id,
                    metadata={"tracking_id": meta["tracking_id"], "content_type": meta["content_type"]})
         document = dict(meta, file_id=file_id)
         try:

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import re
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -15,6 +16,12 @@ SIGNATURE_PREFIX = "sha256="
 MAX_REPLY_LENGTH = 280
 SHORTENED_LINK_LENGTH = 23  # every link in a tweet counts as a t.co link of this length
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # "Wed Oct 10 20:19:24 +0000 2018"
+# X's CRC tokens are short and base64/url-safe (its own example is a UUID, 36 characters); 128 leaves room. X signs
+# the CRC answer and every delivery with the same HMAC, so a token outside this alphabet (which has no `{`, `[` or
+# `"`) or one that is JSON (`123`, `true`, `null`) is never answered: no answer can sign a body we would read.
+CRC_TOKEN_MAX_LENGTH = 128
+CRC_TOKEN_ALPHABET = "A–Z, a–z, 0–9, _ - = + /"
+_CRC_TOKEN = re.compile(rf"[A-Za-z0-9_\-=+/]{{1,{CRC_TOKEN_MAX_LENGTH}}}")
 
 # Twitter's own rule: a hashtag is not glued to a word or to an HTML entity ("&#123;"), and is not all digits.
 _ANY_HASHTAG = r"\w*[^\W\d]\w*"
@@ -35,14 +42,35 @@ def webhook_signature(secret, payload):
 
 
 def signature_matches(secret, body, header):
-    """True when `header` (X-Twitter-Webhooks-Signature) signs the raw `body` with `secret`."""
-    if not secret or not isinstance(header, str):
+    """True when `header` (X-Twitter-Webhooks-Signature) signs the raw `body` with `secret`.
+
+    Never for a body that is itself a CRC token we would answer: that signature is anyone's for the asking."""
+    if not secret or not isinstance(header, str) or is_crc_token(body):
         return False
     return hmac.compare_digest(webhook_signature(secret, body).encode(), header.strip().encode("utf-8", "replace"))
 
 
+def is_crc_token(value):
+    """True for a token X could send and we answer: 1–128 characters of CRC_TOKEN_ALPHABET, and not JSON."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("ascii")
+        except UnicodeDecodeError:
+            return False
+    if not isinstance(value, str) or not _CRC_TOKEN.fullmatch(value):
+        return False
+    try:
+        json.loads(value)
+    except ValueError:
+        return True
+    return False
+
+
 def crc_response(secret, crc_token):
-    """The answer to Twitter's challenge-response check (`GET ...?crc_token=`)."""
+    """The answer to Twitter's challenge-response check (`GET ...?crc_token=`); ValueError for a token that is not
+    one (is_crc_token), so this is never a way to have any other text signed."""
+    if not is_crc_token(crc_token):
+        raise ValueError(f"not a CRC token: 1–{CRC_TOKEN_MAX_LENGTH} characters of {CRC_TOKEN_ALPHABET}, not JSON")
     return {"response_token": webhook_signature(secret, crc_token.encode())}
 
 

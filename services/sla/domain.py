@@ -181,6 +181,8 @@ def new_clock(event, stage, working_days, due_at, warn_at):
         "agency_code": event.get("agency_code"),
         "agency_name": event.get("agency_name"),
         "case_class": event.get("case_class"),
+        # Public figures leave a confidential report out (issue 13 item 9); the officers' oversight keeps it.
+        "confidential": bool(event.get("confidential")),
         "state": "running",
         "opened_at": at,
         "working_days": working_days,

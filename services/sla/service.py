@@ -59,6 +59,8 @@ class SlaService(DeadLetters, ObservedService):
         if version <= self.storage.applied_version(tracking_id):
             return  # an older entry arriving late: a newer one already set the clocks
         plan = domain.clock_plan(event)
+        if event["confidential"]:
+            self.storage.mark_confidential(tracking_id)
         if domain.touches_clocks(plan):
             self._apply(event, plan)
             self._announce_current(tracking_id, version)
@@ -74,13 +76,15 @@ class SlaService(DeadLetters, ObservedService):
 
     @rpc
     @unavailable_on_store_error
-    def figures(self, query=None):
+    def figures(self, query=None, include_confidential=False):
         """Per agency and period (days of disposition, Jakarta): dispositions, answered in time, late, open,
-        overdue, median and p90 hours to the first response, and the compliance ratio."""
+        overdue, median and p90 hours to the first response, and the compliance ratio. Public figures count no
+        confidential report (one alone would show in its agency's day); `include_confidential` for officers."""
         query = _load(schemas.FiguresQuerySchema(), query or {}, "Parameter statistik SLA tidak valid.")
         current = self.clock.now()
         first, last = schemas.period(query, domain.jakarta_day(current))
-        clocks = self.storage.response_clocks(*domain.period_bounds(first, last), agency_code=query.get("agency"))
+        clocks = self.storage.response_clocks(*domain.period_bounds(first, last), agency_code=query.get("agency"),
+                                              include_confidential=include_confidential is True)
         agencies = domain.sla_figures(clocks, current)
         if query.get("agency") and not agencies:
             agencies = [domain.agency_figures(query["agency"], [], current)]

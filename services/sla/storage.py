@@ -145,14 +145,20 @@ class SlaRepository(Repository):
                 counts[(row["_id"], state)] = row["n"]
         return counts
 
-    def response_clocks(self, opened_from, opened_before, agency_code=None):
-        """Response clocks opened (one per disposition) in [opened_from, opened_before)."""
+    def response_clocks(self, opened_from, opened_before, agency_code=None, include_confidential=False):
+        """Response clocks opened (one per disposition) in [opened_from, opened_before); those of confidential
+        reports only with `include_confidential` (left out in Python: the store's subset has no `$ne`)."""
         query = {"stage": "response", "opened_at": {"$gte": opened_from, "$lt": opened_before}}
         if agency_code:
             query["agency_code"] = agency_code
         fields = {key: 1 for key in ("agency_code", "agency_name", "state", "opened_at", "due_at", "answered_at",
-                                     "missed")}
-        return list(self.db.clocks.find(query, fields).sort("opened_at", ASCENDING))
+                                     "missed", "confidential")}
+        clocks = self.db.clocks.find(query, fields).sort("opened_at", ASCENDING)
+        return [clock for clock in clocks if include_confidential or not clock.get("confidential")]
+
+    def mark_confidential(self, tracking_id):
+        """A confidential report's clocks say so, those opened before clocks carried the flag included."""
+        self.db.clocks.update_many({"tracking_id": tracking_id}, {"$set": {"confidential": True}})
 
     # Deadline announcements (`deadline_set`), an outbox of their own.
 

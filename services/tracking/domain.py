@@ -34,7 +34,10 @@ TRANSITIONS = {
 
 # Entries the public never sees (they concern the reporter and the holder only).
 PRIVATE_KINDS = frozenset({"info_requested", "reply", "access_code_reissued", "rated"})
+# Wrong access codes within the window: per report and client, and per client across reports. Never per report
+# alone: a stranger's guesses would lock the reporter out (issue 13 item 8).
 ACCESS_FAILURE_LIMIT = 10
+ACCESS_CLIENT_FAILURE_LIMIT = 30
 ACCESS_FAILURE_WINDOW = timedelta(minutes=15)
 REISSUES_PER_DAY = 3
 DEFAULT_REOPEN_WINDOW_DAYS = 14
@@ -204,6 +207,14 @@ def supporter_key(secret_key, tracking_id, client_address):
     """One support per report and address, without keeping the address: a keyed hash of it."""
     digest = hmac.new(secret_key.encode(), client_address.encode(), hashlib.sha256).hexdigest()
     return f"{tracking_id}:{digest}"
+
+
+def access_failure_counters(secret_key, tracking_id, client_address):
+    """[(counter id, limit)] a wrong code counts against: this report from this client, and this client on any
+    report; the address kept only as a keyed hash."""
+    message = f"access-failure:{client_address or 'unknown'}".encode()
+    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+    return [(f"{tracking_id}:{digest}", ACCESS_FAILURE_LIMIT), (f"client:{digest}", ACCESS_CLIENT_FAILURE_LIMIT)]
 
 
 # Inbox per audience: the statuses it lists and its order (the national queue puts flagged reports first).

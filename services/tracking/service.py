@@ -145,12 +145,11 @@ class TrackingService(DeadLetters, ObservedService):
 
     @rpc
     @unavailable_on_store_error
-    def reporter_act(self, tracking_id, access_code, action, body):
-        """The reporter's reply, rating or reopening, with the access code."""
+    def reporter_act(self, tracking_id, access_code, action, body, client=None):
+        """The reporter's reply, rating or reopening, with the access code (`client`: the caller's address)."""
         action = _action(domain.REPORTER_ACTIONS, action)
         body = _load(ACTION_SCHEMAS[action.name](), body, "Isian tidak valid.")
-        report = self._get(tracking_id)
-        self._require_access_code(report, access_code)
+        report = self._require_access_code(tracking_id, access_code, client)
         updated = self._take(report, action, {"role": "reporter"}, body, guard=self._reporter_guard)
         return self._view(updated, "reporter")
 
@@ -159,7 +158,7 @@ class TrackingService(DeadLetters, ObservedService):
     def support(self, tracking_id, client_address):
         """Dukungan: one per report and client address; a repeat changes nothing."""
         key = self._supporter_key(tracking_id, client_address)
-        self._audience(self._get(tracking_id), None, None)  # the public's: a confidential report is 404
+        self._audience(self._get(tracking_id), None)  # the public's: a confidential report is 404
         supported = self.storage.add_support(key, tracking_id)
         return {"tracking_id": tracking_id, "support_count": self._get(tracking_id)["support_count"],
                 "supported": supported}
@@ -175,15 +174,15 @@ class TrackingService(DeadLetters, ObservedService):
 
     @rpc
     @unavailable_on_store_error
-    def report(self, tracking_id, access_code=None, viewer=None):
-        report = self._get(tracking_id)
-        return self._view(report, self._audience(report, access_code, viewer))
+    def report(self, tracking_id, access_code=None, viewer=None, client=None):
+        """The report as an officer (`viewer`), its reporter (`access_code`, from the address `client`) or the
+        public sees it."""
+        return self._view(*self._seen(tracking_id, access_code, viewer, client))
 
     @rpc
     @unavailable_on_store_error
-    def timeline(self, tracking_id, access_code=None, viewer=None):
-        report = self._get(tracking_id)
-        audience = self._audience(report, access_code, viewer)
+    def timeline(self, tracking_id, access_code=None, viewer=None, client=None):
+        report, audience = self._seen(tracking_id, access_code, viewer, client)
         return domain.timeline_view(self.storage.entries(tracking_id, report["version"]), audience)
 
     @rpc
@@ -437,15 +436,20 @@ class TrackingService(DeadLetters, ObservedService):
         audience, may_see_contact = domain.audience_after(before, after, viewer)
         return self._view(after, audience, may_see_contact)
 
-    def _audience(self, report, access_code, viewer):
-        """An officer's audience with a viewer; else 'reporter' with the right code, 'public' with none."""
+    def _seen(self, tracking_id, access_code, viewer, client):
+        """(report, audience): an officer's with a viewer; else 'reporter' with the right code, 'public' with none."""
+        if viewer is None and access_code is not None:
+            return self._with_right_code(tracking_id, access_code, client), "reporter"
+        report = self._get(tracking_id)
+        return report, self._audience(report, viewer)
+
+    def _audience(self, report, viewer):
+        """An officer's audience with a viewer, else the public's (to whom a confidential report is 404)."""
         if viewer is not None:
             return self._officer_audience(report, _load(ViewerSchema(), viewer, OFFICER_INVALID))
-        if access_code is None:
-            if report["confidential"]:
-                raise NotFound(NOT_FOUND)
-            return "public"
-        return self._check_access_code(report, access_code)
+        if report["confidential"]:
+            raise NotFound(NOT_FOUND)
+        return "public"
 
     def _officer_audience(self, report, viewer):
         try:
@@ -453,20 +457,26 @@ class TrackingService(DeadLetters, ObservedService):
         except domain.NotVisible:
             raise NotFound(NOT_FOUND)
 
-    def _require_access_code(self, report, access_code):
+    def _require_access_code(self, tracking_id, access_code, client):
         if not access_code:
-            if report["confidential"]:
+            if self._get(tracking_id)["confidential"]:
                 raise NotFound(NOT_FOUND)
             raise Forbidden("Kode akses diperlukan.")
-        self._check_access_code(report, access_code)
+        return self._with_right_code(tracking_id, access_code, client)
 
-    def _check_access_code(self, report, access_code):
-        """'reporter', or a counted failure: 404 for a confidential report, else 403. Rate-limited per report."""
-        self._check_not_rate_limited(report)
-        if self._code_matches(report, access_code):
-            return "reporter"
-        self.storage.count_access_failure(report["_id"], domain.ACCESS_FAILURE_WINDOW)
-        if report["confidential"]:
+    def _with_right_code(self, tracking_id, access_code, client):
+        """The report, for the holder of its code. A wrong code counts against this report from this client and
+        against the client on any report, never against the report alone (a stranger would lock the reporter
+        out). Locked, or wrong on an ID no report holds, the answer is a confidential report's: checked and
+        counted before the lookup, so neither the lock nor the 404 tells that a hidden report exists."""
+        counters = domain.access_failure_counters(self.secrets.secret_key, tracking_id, client)
+        self._check_not_locked(counters)
+        report = self.storage.get_report(tracking_id)
+        if report is not None and self._code_matches(report, access_code):
+            return report
+        for counter_id, _ in counters:
+            self.storage.count_access_failure(counter_id, domain.ACCESS_FAILURE_WINDOW)
+        if report is None or report["confidential"]:
             raise NotFound(NOT_FOUND)
         raise Forbidden("Kode akses salah.")
 
@@ -481,11 +491,16 @@ class TrackingService(DeadLetters, ObservedService):
             return True
         return False
 
-    def _check_not_rate_limited(self, report):
-        failures, window_started_at = self.storage.access_failures(report["_id"], domain.ACCESS_FAILURE_WINDOW)
-        if failures >= domain.ACCESS_FAILURE_LIMIT:
-            retry_after = int((window_started_at + domain.ACCESS_FAILURE_WINDOW - now()).total_seconds()) + 1
-            raise RateLimited("Terlalu banyak percobaan kode akses; coba lagi nanti.", fields={"retry_after": retry_after})
+    def _check_not_locked(self, counters):
+        """RateLimited while any counter is at its limit, with the wait until the last of them reopens."""
+        waits = []
+        for counter_id, limit in counters:
+            failures, window_started_at = self.storage.access_failures(counter_id, domain.ACCESS_FAILURE_WINDOW)
+            if failures >= limit:
+                waits.append(int((window_started_at + domain.ACCESS_FAILURE_WINDOW - now()).total_seconds()) + 1)
+        if waits:
+            raise RateLimited("Terlalu banyak percobaan kode akses; coba lagi nanti.",
+                              fields={"retry_after": max(waits)})
 
     def _reporter_contact(self, report):
         """The contact from intake; None (the view leaves `reporter` out) while intake cannot answer."""

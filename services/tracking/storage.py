@@ -169,22 +169,23 @@ class TrackingRepository(Repository):
             {"$set": {"due_at": due_at, "due_version": due_version}},
         )
 
-    def count_access_failure(self, tracking_id, window):
-        """Count one wrong access code; returns (failures in the window, window start)."""
+    def count_access_failure(self, counter_id, window):
+        """Count one wrong access code on a counter (a report and client, or a client: the service names them);
+        returns (failures in the window, window start)."""
         current = now()
-        record = self.db.access_failures.find_one({"_id": tracking_id})
+        record = self.db.access_failures.find_one({"_id": counter_id})
         if record is None or record["window_started_at"] <= current - window:
             self.db.access_failures.update_one(
-                {"_id": tracking_id}, {"$set": {"window_started_at": current, "count": 1}}, upsert=True
+                {"_id": counter_id}, {"$set": {"window_started_at": current, "count": 1}}, upsert=True
             )
             return 1, current
         record = self.db.access_failures.find_one_and_update(
-            {"_id": tracking_id}, {"$inc": {"count": 1}}, return_document=ReturnDocument.AFTER
+            {"_id": counter_id}, {"$inc": {"count": 1}}, return_document=ReturnDocument.AFTER
         )
         return record["count"], record["window_started_at"]
 
-    def access_failures(self, tracking_id, window):
-        record = self.db.access_failures.find_one({"_id": tracking_id})
+    def access_failures(self, counter_id, window):
+        record = self.db.access_failures.find_one({"_id": counter_id})
         if record is None or record["window_started_at"] <= now() - window:
             return 0, None
         return record["count"], record["window_started_at"]

@@ -7,6 +7,7 @@ from cryptography.fernet import Fernet
 
 from devstack import launcher
 from devstack.rabbit import Management
+from tests.support import sms_gateway
 from tests.support.proxy import free_port
 
 ID_BLOCK_SIZE = 20
@@ -21,6 +22,7 @@ def stack(store, tmp_path_factory):
         amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
         mongo_uri=store.uri,
         secret_key="e2e-secret",
+        sms_webhook_secret=sms_gateway.STACK_SECRET,
         pii_key=Fernet.generate_key().decode(),
         ports={name: free_port() for name in launcher.SERVICES},
         db_prefix=f"e2e{uuid.uuid4().hex[:6]}_",

@@ -13,8 +13,12 @@ from services.gateway.service import GatewayService
 from services.gateway.storage import GatewayRepository
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
+from services.notifications.service import NotificationsService
+from services.notifications.storage import NotificationsRepository
 from services.tracking.service import TrackingService
+from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_report
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -146,3 +150,23 @@ def test_counters_are_forgotten_a_day_after_their_window_opened(start_gateway, c
     remaining = [counter["_id"] for counter in counters.find()]
     assert len(remaining) == 1 and remaining[0].startswith("ip:")  # this hour's stays, last week's is gone
     assert remaining[0] != "ip:someone-from-last-week"
+
+
+def test_a_new_access_code_goes_out_without_the_gateway_waiting_and_is_limited_per_client(
+        start_gateway, start_service, open_repo):
+    """Issue 13 item 13 over the real broker: the request is handed to tracking without waiting for the reply,
+    the code still reaches the reporter, and the client's next request is refused."""
+    start_service(NotificationsService)
+    url, _ = start_gateway(RATE_LIMIT_ACCESS_CODE_PER_DAY=1)
+    tracking_id = submit(url).json()["tracking_id"]
+    tracking = open_repo(TrackingRepository, "lapor_tracking")
+    wait_for(lambda: tracking.get_report(tracking_id), message="case opened")
+
+    answer = requests.post(f"{url}/api/v1/reports/{tracking_id}/access-code", timeout=30)
+
+    assert answer.status_code == 202
+    messages = open_repo(NotificationsRepository, "lapor_notifications")
+    wait_for(lambda: [m for m in messages.find_messages(tracking_id=tracking_id)[0]
+                      if m["template"] == "access_code_reissued"], message="the new code sent")
+    again = requests.post(f"{url}/api/v1/reports/{tracking_id}/access-code", timeout=30)
+    assert again.status_code == 429 and again.json()["error"]["code"] == "rate_limited"

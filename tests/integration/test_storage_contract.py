@@ -506,6 +506,9 @@ def exercise_sla_calendar_and_figures(repository):
     assert repository.response_clocks(now() - day, now() + day, agency_code="OTHER") == []
     assert len(repository.response_clocks(now() - day, now() + day)) == 1
     assert repository.response_clocks(now() + day, now() + 2 * day) == []
+    repository.mark_confidential("10000004")  # its report is confidential: public figures leave it out
+    assert repository.response_clocks(now() - day, now() + day) == []
+    assert len(repository.response_clocks(now() - day, now() + day, include_confidential=True)) == 1
 
 
 def test_notifications_storage_contract(recorded):

@@ -1,6 +1,11 @@
-"""Tiny sample files of each kind, built from their formats' own bytes (no image library needed)."""
+"""Tiny sample files of each kind: built from their formats' own bytes, or, where intake decodes the kind to clean
+it (JPEG, PDF), written by the same libraries so they decode."""
+import io
 import struct
 import zlib
+
+from PIL import Image
+from pypdf import PdfWriter
 
 
 def png(width=1, height=1):
@@ -14,10 +19,10 @@ def png(width=1, height=1):
 
 
 def jpeg():
-    """A JFIF header, a comment and the end marker: the bytes every camera's JPEG starts with."""
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    comment = b"Pohon tumbang"
-    return b"\xff\xd8" + app0 + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + b"\xff\xd9"
+    """A 2×2 JPEG of one colour, with a comment (which intake drops)."""
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (210, 30, 30)).save(out, "JPEG", quality=90, comment=b"Pohon tumbang")
+    return out.getvalue()
 
 
 def webp():
@@ -25,9 +30,14 @@ def webp():
     return b"RIFF" + struct.pack("<I", len(payload)) + payload
 
 
-def pdf():
-    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+def pdf(pages=1):
+    """A PDF of blank pages: how many tells two apart once intake has cleaned them."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(100, 100)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def ftyp(major, *compatible, minor=0x200):

@@ -14,8 +14,9 @@ from services.gateway.twitter import TwitterWebhook, webhook_answer
 from services.common.regions import default_matcher
 from services.intake.schemas import TweetSchema
 from services.intake.twitter import (
-    MAX_REPLY_LENGTH, author_id, crc_response, is_report_mention, mention_events, mentions_account, normalize_account,
-    parse_tweet, signature_matches, strip_tweet, tweet_length, tweet_reply, tweet_submission, webhook_signature,
+    MAX_REPLY_LENGTH, author_id, crc_response, is_crc_token, is_report_mention, mention_events, mentions_account,
+    normalize_account, parse_tweet, signature_matches, strip_tweet, tweet_length, tweet_reply, tweet_submission,
+    webhook_signature,
 )
 
 ACCOUNT = "lapor1708"
@@ -64,6 +65,22 @@ def test_a_missing_or_malformed_signature_never_matches(header):
 
 def test_without_a_secret_nothing_matches_not_even_an_empty_signature():
     assert not signature_matches("", b"{}", webhook_signature("", b"{}"))
+
+
+@pytest.mark.parametrize("token, answered", [
+    ("9b4507b3-9040-4669-9ca3-6b94edb50553", True), ("Zm9v+YmFy/YmF6==", True), ("a_b-c", True), ("a" * 128, True),
+    (b"token", True), ("", False), ("a" * 129, False), ('{"a":1}', False), ("[]", False), ("12345", False),
+    ("-1e5", False), ("true", False), ("null", False), ("NaN", False), ("a b", False), ("tokén", False),
+    (b"tok\xc3\xa9n", False), ("token\n", False), (None, False),
+])
+def test_only_x_s_short_tokens_that_are_not_json_are_crc_tokens(token, answered):
+    assert is_crc_token(token) is answered
+
+
+def test_no_crc_answer_signs_the_token_as_a_body_and_no_other_text_is_answered():
+    assert not signature_matches("secret", b"token", crc_response("secret", "token")["response_token"])
+    with pytest.raises(ValueError):
+        crc_response("secret", '{"tweet_create_events": []}')
 
 
 # --- which tweets are reports ------------------------------------------------------------------------------------
