@@ -102,6 +102,31 @@ class Management:
         permissions = {"configure": ".*", "write": ".*", "read": ".*"}
         self._call("PUT", f"/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", json=permissions)
 
+    def put_user(self, user, password, tags=""):
+        """Create the user, or set its password and tags (an existing one's permissions stay)."""
+        self._call("PUT", f"/users/{quote(user, safe='')}", json={"password": password, "tags": tags})
+
+    def delete_user(self, user):
+        response = requests.delete(f"{self.base}/users/{quote(user, safe='')}", auth=self.auth, timeout=10)
+        if response.status_code not in (204, 404):
+            response.raise_for_status()
+
+    def set_permissions(self, vhost, user, configure, write, read):
+        self._call("PUT", f"/permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+                   json={"configure": configure, "write": write, "read": read})
+
+    def set_topic_permissions(self, vhost, user, exchange, write, read):
+        self._call("PUT", f"/topic-permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+                   json={"exchange": exchange, "write": write, "read": read})
+
+    def permissions(self, vhost, user):
+        """(permissions, topic permissions) of `user` on `vhost`, as the management API lists them."""
+        vhost, user = quote(vhost, safe=''), quote(user, safe='')
+        plain = self._call("GET", f"/users/{user}/permissions").json()
+        topic = self._call("GET", f"/users/{user}/topic-permissions").json()
+        return ([p for p in plain if quote(p["vhost"], safe='') == vhost],
+                [p for p in topic if quote(p["vhost"], safe='') == vhost])
+
     def delete_vhost(self, vhost):
         response = requests.delete(f"{self.base}/vhosts/{quote(vhost, safe='')}", auth=self.auth, timeout=10)
         if response.status_code not in (204, 404):

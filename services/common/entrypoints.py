@@ -5,15 +5,26 @@ gone at that moment (a restart, a failover), the publish raises out of `_run_wor
 container — the service exited by itself, with nothing to restart it (issue 12). Here a reply that cannot be
 sent is logged and the request acknowledged where the channel still lives (the caller has timed out by then
 and retries under its own rules); the consumer reconnects and the service carries on.
+
+It also tells the service who published a request, as RabbitMQ validated it (services/common/caller.py).
 """
 import logging
 
 from nameko import rpc as nameko_rpc
 
+from services.common.caller import BROKER_USER
+
 log = logging.getLogger(__name__)
 
 
 class Rpc(nameko_rpc.Rpc):
+    def unpack_message_headers(self, message):
+        """The caller's context, and under BROKER_USER the request's broker-validated `user_id` (None without one);
+        set after the headers, so a header of that name never counts (services/common/caller.py)."""
+        context = super().unpack_message_headers(message)
+        context[BROKER_USER] = message.properties.get("user_id")
+        return context
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         try:
             return super().handle_result(message, worker_ctx, result, exc_info)

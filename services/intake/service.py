@@ -11,6 +11,7 @@ from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
 from services.common.access_codes import generate_access_code, hash_access_code
+from services.common.caller import BrokerUser, government_client
 from services.common.errors import LaporError
 from services.common.events import REPORT_SUBMITTED, SCHEMA_VERSION, now
 from services.common.mongo import MongoStore, unavailable_on_store_error
@@ -56,6 +57,7 @@ class IntakeService(AttachmentRpc, ObservedService):
     tracking_ids = TrackingIds()
     secrets = Secrets(needs_pii_key=True)
     config = Config()
+    broker_user = BrokerUser()
 
     @rpc
     @unavailable_on_store_error
@@ -82,7 +84,10 @@ class IntakeService(AttachmentRpc, ObservedService):
 
         Each is {index, tracking_id, access_code, status} or {index, error: {code, message, fields}}: a bad item
         does not stop the rest. An item's `external_ref` makes it idempotent, like `submit(external_ref=...)`.
+        The request must carry its AMQP `user_id`; a government system's (gov-<name>) is the `client`, whatever
+        the call names (services/common/caller.py).
         """
+        client = government_client(self.broker_user, client)
         if not isinstance(reports, list) or len(reports) > MAX_BATCH:
             raise ValidationFailed(f"Kirim daftar berisi paling banyak {MAX_BATCH} laporan per panggilan.", fields={
                 "reports": [{"id": f"Harus berupa daftar berisi paling banyak {MAX_BATCH} laporan.",

@@ -1,5 +1,7 @@
 """Reports from other government systems over RPC, on the real broker and store: per-item results in a batch,
 idempotency by the caller's external reference, the public HTTP body still refusing it."""
+from urllib.parse import urlparse
+
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -17,8 +19,14 @@ from tests.support.waiting import wait_for
 def intake(start_service, service_config):
     start_service(TrackingService)
     start_service(IntakeService)
+    # submit_many needs the request's broker-validated user_id (services/common/caller.py): the tests' own user
     with ServiceRpcProxy("intake", service_config) as proxy:
+        proxy.options["user_id"] = broker_user(service_config)  # the standalone proxy takes no publish options
         yield proxy
+
+
+def broker_user(config):
+    return urlparse(config["AMQP_URI"]).username
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def test_once_the_store_fails_the_rest_of_the_batch_is_unavailable_and_not_tried
     secrets = MagicMock(secret_key="unit-secret", cipher=Fernet(Fernet.generate_key()))
     tracking_ids = MagicMock()
     tracking_ids.return_value.next.side_effect = ["10000004", "10000011", "10000027", "10000033"]
-    service = worker_factory(IntakeService, secrets=secrets, tracking_ids=tracking_ids)
+    service = worker_factory(IntakeService, secrets=secrets, tracking_ids=tracking_ids, broker_user="lapor-gateway")
     service.storage.insert_submission.side_effect = [True, ServerSelectionTimeoutError("store away")]
 
     results = service.submit_many([make_report(), make_report(title=""), make_report(), make_report()])

@@ -1,0 +1,125 @@
+"""Who may do what on the bus (issue 13 item 1, DESIGN §9 "Trust on the bus").
+
+The bus is no trust boundary by itself: every LAPOR service and every other government system has its own
+RabbitMQ user.
+
+- A LAPOR service (`lapor-<service>`) may do anything on its vhost: services trust each other.
+- A government system (`gov-<name>`) may only call `intake.submit_many`, and its answer comes back on reply queues
+  of its own. RabbitMQ enforces it: the system may publish to `nameko-rpc` with no other routing key (topic
+  permission, write), bind a queue there only with a random reply key (topic permission, read: no `#`, no
+  `tracking.*`, so it never sees another caller's request or answer), declare, read and bind only queues named
+  `rpc.reply-gov-<name>-…`, and publish to no event exchange at all. It cannot declare (or delete) `nameko-rpc`,
+  so it declares it passively (clients/lapor_bus.py does). Intake binds the report's `client` to the broker-
+  validated `user_id` of a government system (services/common/caller.py), so one system never reads another's
+  external references.
+
+    python -m devstack.bus_accounts services              # lapor-<service> users; each one's URI printed once
+    python -m devstack.bus_accounts add-system sipp       # gov-sipp; its password printed once
+    python -m devstack.bus_accounts remove-system sipp
+(LAPOR_AMQP_URI names the vhost; LAPOR_RABBIT_API_URI the management API, with an administrator's credentials.)
+"""
+import argparse
+import os
+import re
+import secrets
+import sys
+from urllib.parse import quote, unquote, urlparse, urlunparse
+
+from devstack.rabbit import DEFAULT_AMQP_URI, Management
+from services.common.caller import GOVERNMENT_PREFIX
+
+SERVICE_PREFIX = "lapor-"
+RPC_EXCHANGE = "nameko-rpc"
+# What a government system may call over the bus. Reading back goes through the HTTP API with its API key,
+# which answers what the public may see (README "Open311" / "API keys").
+GOVERNMENT_RPCS = ("intake.submit_many",)
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,40}")
+
+
+def service_user(service, prefix=SERVICE_PREFIX):
+    return f"{prefix}{service}"
+
+
+def government_user(name):
+    return f"{GOVERNMENT_PREFIX}{name}"
+
+
+def checked_name(name):
+    if not _NAME.fullmatch(name or ""):
+        raise ValueError(f"system name {name!r}: 2–41 of a–z, 0–9, _ and -, starting with a letter or digit")
+    return name
+
+
+def government_permissions(name):
+    """(configure, write, read) and the topic permission (write, read) on nameko-rpc for gov-<name>."""
+    reply_queue = re.escape(f"rpc.reply-{government_user(checked_name(name))}-") + _UUID
+    own = f"^{reply_queue}$"
+    plain = {"configure": own, "write": f"^({re.escape(RPC_EXCHANGE)}|{reply_queue})$",
+             "read": f"^({re.escape(RPC_EXCHANGE)}|{reply_queue})$"}
+    topic = {"write": "^(" + "|".join(re.escape(key) for key in GOVERNMENT_RPCS) + ")$", "read": f"^{_UUID}$"}
+    return plain, topic
+
+
+def ensure_service_users(management, vhost, passwords, prefix=SERVICE_PREFIX):
+    """One user per service in `passwords` ({service: password}), with every permission on `vhost`."""
+    for service, password in passwords.items():
+        user = service_user(service, prefix)
+        management.put_user(user, password)
+        management.set_permissions(vhost, user, ".*", ".*", ".*")
+    return sorted(service_user(service, prefix) for service in passwords)
+
+
+def grant_government_system(management, vhost, name, password):
+    """gov-<name> confined to GOVERNMENT_RPCS on `vhost` (see the module's docstring); returns the user name."""
+    user = government_user(name)
+    plain, topic = government_permissions(name)
+    management.put_user(user, password)
+    management.set_permissions(vhost, user, plain["configure"], plain["write"], plain["read"])
+    management.set_topic_permissions(vhost, user, RPC_EXCHANGE, topic["write"], topic["read"])
+    return user
+
+
+def uri_for(amqp_uri, user, password):
+    """`amqp_uri` with another user's credentials (same host, port and vhost)."""
+    parsed = urlparse(amqp_uri)
+    host = parsed.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (f":{parsed.port}" if parsed.port else "")
+    return urlunparse(parsed._replace(netloc=netloc))
+
+
+def vhost_of(amqp_uri):
+    path = urlparse(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m devstack.bus_accounts", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("services", help="create or reset every LAPOR service's user; new passwords printed once")
+    add = commands.add_parser("add-system", help="create or reset a government system's user")
+    add.add_argument("name")
+    remove = commands.add_parser("remove-system", help="delete a government system's user")
+    remove.add_argument("name")
+    args = parser.parse_args(argv)
+    amqp_uri = os.environ.get("LAPOR_AMQP_URI", DEFAULT_AMQP_URI)
+    management, vhost = Management(amqp_uri=amqp_uri), vhost_of(amqp_uri)
+    from devstack.launcher import SERVICES
+    if args.command == "services":
+        passwords = {service: secrets.token_urlsafe(24) for service in SERVICES}
+        ensure_service_users(management, vhost, passwords)
+        for service, password in passwords.items():
+            print(f"{service}: LAPOR_AMQP_URI={uri_for(amqp_uri, service_user(service), password)}")
+    elif args.command == "add-system":
+        password = secrets.token_urlsafe(24)
+        user = grant_government_system(management, vhost, args.name, password)
+        print(f"user {user} on vhost {vhost!r}, confined to {', '.join(GOVERNMENT_RPCS)}")
+        print(f"password (printed once): {password}")
+    else:
+        management.delete_user(government_user(checked_name(args.name)))
+        print(f"user {government_user(args.name)} removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
