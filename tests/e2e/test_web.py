@@ -519,3 +519,28 @@ def test_the_admin_pages_in_english_on_a_phone(browser, site):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "25-admin-agency-phone-en")
     context.close()
+
+
+# The web receipt (issue 13 item 7): shown once, to the browser that submitted, never from a URL; here, not in a
+# module of its own: a second module's browser fixture would start a second Playwright driver in this process.
+def test_the_receipt_is_shown_once_to_the_submitting_browser_only(browser, site):
+    own = browser.new_context(base_url=site, locale="id-ID")
+    stranger = browser.new_context(base_url=site, locale="id-ID")
+    try:
+        page = own.new_page()
+        tracking_id, code = submit_report(page, "Pungli surat keterangan", "Petugas kelurahan meminta uang untuk "
+                                          "surat keterangan domisili.", confidential=True)
+        assert tracking_id.isdigit() and len(code) == 9
+        assert page.url.endswith("/lapor/terkirim") and "tanda" not in page.url
+
+        other = stranger.new_page()
+        response = other.goto(page.url)
+        assert response.status == 410
+        expect(other.locator("#access-code")).to_have_count(0)
+        assert code not in other.content() and tracking_id not in other.content()
+
+        response = page.reload()
+        assert response.status == 410 and code not in page.content()
+    finally:
+        own.close()
+        stranger.close()
