@@ -74,3 +74,19 @@ def start_service(container_factory, service_config):
         return container
 
     return start
+
+
+@pytest.fixture
+def start_gateway(start_service):
+    """start_gateway(**config overrides) → the gateway's base URL and container, with intake and tracking up."""
+    from services.gateway.service import GatewayService
+    from services.intake.service import IntakeService
+    from services.tracking.service import TrackingService
+    for cls in (TrackingService, IntakeService):
+        start_service(cls)
+
+    def start(**overrides):
+        gateway = start_service(GatewayService, **overrides)
+        return f"http://{gateway.config['WEB_SERVER_ADDRESS']}", gateway
+
+    return start

@@ -19,10 +19,13 @@ log = logging.getLogger(__name__)
 
 class Rpc(nameko_rpc.Rpc):
     def unpack_message_headers(self, message):
-        """The caller's context, and under BROKER_USER the request's broker-validated `user_id` (None without one);
+        """The caller's context, and under BROKER_USER the request's broker-validated `user_id` (absent without one);
         set after the headers, so a header of that name never counts (services/common/caller.py)."""
         context = super().unpack_message_headers(message)
-        context[BROKER_USER] = message.properties.get("user_id")
+        context.pop(BROKER_USER, None)  # a header never claims it
+        user_id = message.properties.get("user_id")
+        if user_id:  # absent rather than None: Nameko warns on every publish that would carry a None header
+            context[BROKER_USER] = user_id
         return context
 
     def handle_result(self, message, worker_ctx, result, exc_info):

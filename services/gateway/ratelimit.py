@@ -33,7 +33,8 @@ class RateLimiter:
     def check(self, bucket, key):
         """Count one request for `key` in `bucket` (limits.IP: a client address, limits.PHONE: a sender's
         phone number, limits.API_KEY: an API key, limits.ACCESS_CODE: the address asking for a new access
-        code, limits.TWITTER_CRC: the address asking the Twitter CRC); RateLimited with {"retry_after": seconds} once over.
+        code, limits.TWITTER_CRC: the address asking the Twitter CRC); RateLimited with {"retry_after": seconds}
+        once over.
 
         Call it before any work, so a refused request changes nothing. Refused requests count too, so
         hammering does not help; the window still closes when it would have."""

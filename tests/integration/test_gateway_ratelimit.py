@@ -11,27 +11,12 @@ from services.common.events import now
 from services.gateway.ratelimit import RateLimits
 from services.gateway.service import GatewayService
 from services.gateway.storage import GatewayRepository
-from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.notifications.service import NotificationsService
 from services.notifications.storage import NotificationsRepository
-from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.support.factories import make_report
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def start_gateway(start_service):
-    """start_gateway(**config overrides) → the gateway's base URL and container, with intake and tracking up."""
-    for cls in (TrackingService, IntakeService):
-        start_service(cls)
-
-    def start(**overrides):
-        gateway = start_service(GatewayService, **overrides)
-        return f"http://{gateway.config['WEB_SERVER_ADDRESS']}", gateway
-
-    return start
 
 
 @pytest.fixture

@@ -12,10 +12,7 @@ import pytest
 import requests
 
 from services.common.events import now
-from services.gateway.service import GatewayService
-from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
-from services.tracking.service import TrackingService
 from tests.support.sms_gateway import signed_sms_headers
 
 WEBHOOK_SECRET = "operator-sms-gateway-shared-secret"
@@ -34,21 +31,18 @@ def signed_headers(body, secret=WEBHOOK_SECRET, at=None, language=None):
 
 
 @pytest.fixture
-def start_gateway(start_service):
-    """start_gateway(**config overrides) → the SMS route's URL, with intake and tracking up."""
-    for cls in (TrackingService, IntakeService):
-        start_service(cls)
-
+def start_sms_route(start_gateway):
+    """start_sms_route(**config overrides) → the SMS route's URL, with intake and tracking up."""
     def start(**overrides):
-        gateway = start_service(GatewayService, **overrides)
-        return f"http://{gateway.config['WEB_SERVER_ADDRESS']}/api/v1/channels/sms"
+        base, _ = start_gateway(**overrides)
+        return f"{base}/api/v1/channels/sms"
 
     return start
 
 
 @pytest.fixture
-def url(start_gateway):
-    return start_gateway(SMS_WEBHOOK_SECRET=WEBHOOK_SECRET)
+def url(start_sms_route):
+    return start_sms_route(SMS_WEBHOOK_SECRET=WEBHOOK_SECRET)
 
 
 @pytest.fixture
@@ -134,8 +128,8 @@ def test_a_signed_sms_is_filed_as_before(url, submissions):
     assert submissions.count_documents({}) == 1
 
 
-def test_only_signed_sms_count_against_a_number_s_hourly_limit(start_gateway):
-    url = start_gateway(SMS_WEBHOOK_SECRET=WEBHOOK_SECRET, RATE_LIMIT_PHONE_PER_HOUR=2)
+def test_only_signed_sms_count_against_a_number_s_hourly_limit(start_sms_route):
+    url = start_sms_route(SMS_WEBHOOK_SECRET=WEBHOOK_SECRET, RATE_LIMIT_PHONE_PER_HOUR=2)
     for _ in range(5):  # a stranger's unsigned flood in the victim's number: refused, and it costs them nothing
         assert post(url, sms(), {"Content-Type": "application/json"}).status_code == 401
 
@@ -151,8 +145,8 @@ def test_only_signed_sms_count_against_a_number_s_hourly_limit(start_gateway):
     (None, "Kanal SMS belum dikonfigurasi (LAPOR_SMS_WEBHOOK_SECRET kosong)."),
     ("en", "The SMS channel is not configured (LAPOR_SMS_WEBHOOK_SECRET is empty)."),
 ], ids=["id", "en"])
-def test_without_a_secret_the_channel_is_off(start_gateway, submissions, language, message):
-    url = start_gateway()
+def test_without_a_secret_the_channel_is_off(start_sms_route, submissions, language, message):
+    url = start_sms_route()
     body = sms()
     response = post(url, body, signed_headers(body, secret="", language=language))
 
