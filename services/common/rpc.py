@@ -3,9 +3,11 @@ import logging
 
 import eventlet
 from kombu.exceptions import OperationalError
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy
 
+from services.common.caller import broker_user_of
 from services.common.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,12 @@ class TimedRpc(RpcProxy):
     def __init__(self, target_service, timeout=None, **options):
         super().__init__(target_service, **options)
         self.timeout = timeout
+
+    def setup(self):
+        """Every request carries this service's broker user as `user_id`, which RabbitMQ checks, so the receiving
+        service knows who calls (services/common/caller.py)."""
+        super().setup()
+        self.options.setdefault("user_id", broker_user_of(self.container.config.get(AMQP_URI_CONFIG_KEY)))
 
     def get_dependency(self, worker_ctx):
         timeout = self.timeout or float(self.container.config.get("RPC_TIMEOUT", DEFAULT_TIMEOUT))
