@@ -6,15 +6,17 @@
 state, paged by skip/limit), each record shown without contact data or secrets. `replay_dead_events(selector,
 actor)` delivers again one record (`{"id"}`) or every parked record of one event type (`{"event_type",
 "handler"?}`, up to `limit` per call) through the handler's normal idempotent path (services/common/ledger.py).
-The caller is a national admin through the gateway, which writes the audit entry, or an operator's command on
-the bus (role `system`); the owning service keeps its own record of each replay on the parked record and in
-`event_replays`.
+The caller is a national admin through the gateway, or an operator's command on the bus (role `system`, run with
+the gateway's broker user); either claim counts only from the gateway's broker user (services/common/caller.py).
+Both the gateway and the owning service audit each replay; the owning service also keeps its record of each
+replay on the parked record and in `event_replays`.
 """
 import re
 from datetime import datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.caller import Caller
 from services.common.entrypoints import rpc
 from services.common.errors import Forbidden, NotFound, Unavailable, ValidationFailed
 from services.common.events import SCHEMAS
@@ -180,13 +182,16 @@ def dead_event_view(service_name, record):
 # --- the mixin -----------------------------------------------------------------------------------------------
 
 class DeadLetters:
-    """RPCs over the service's parked events; the service has `name`, `storage` (an EventLedger) and `metrics`."""
+    """RPCs over the service's parked events; the service has `name`, `storage` (an EventLedger and an AuditLog)
+    and `metrics`. `caller`: whose admin claims count (the gateway's; a service may widen it)."""
+
+    caller = Caller()
 
     @rpc
     @unavailable_on_store_error
     def dead_events(self, query=None, actor=None):
         """{"items", "total", "skip", "limit"}: parked (or replayed) events, newest first, nothing personal."""
-        _operator(actor)
+        _operator(self.caller.vouch(actor))
         query = _load(DeadEventQuerySchema(), query or {}, "Parameter tidak valid.")
         status = None if query["status"] == "all" else query["status"]
         records, total = self.storage.find_dead_events(query["event_type"], query["handler"], status,
@@ -200,8 +205,13 @@ class DeadLetters:
         """Deliver parked events again: {"service", "items": [{"id", "event_id", "event_type", "handler",
         "tracking_id", "outcome", "error"}], "counts": {outcome: n}, "remaining"}. Harmless to repeat: what is
         done stays done."""
-        actor = _operator(actor)
+        actor = _operator(self.caller.vouch(actor))
         selector = _load(ReplaySchema(), selector, "Permintaan kirim ulang tidak valid.")
+        with self.caller.audited("dead_events_replayed", actor, details=selector):
+            return self._replay_selected(selector, actor)
+
+    def _replay_selected(self, selector, actor):
+        """The replay itself, once the claim is vouched for and the selector valid."""
         if "id" in selector:
             ids, remaining = [selector["id"]], 0
         else:

@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError  # noqa: E402
 from nameko.exceptions import RpcTimeout, UnknownService  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
+from services.common.caller import StampedCluster  # noqa: E402
 from services.common.dead_letters import EVENT_TYPES, OUTCOME_FAILED, STATES  # noqa: E402
 from services.common.errors import LaporError  # noqa: E402
 from services.common.events import now  # noqa: E402
@@ -151,6 +152,7 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
                 gateway.insert_audit(accounts.audit_entry(actor, "replay_dead_events", None, outcome, None,
                                                           dict(details, via="cli"), now()))
         with cluster_factory() as cluster:
+            cluster = StampedCluster(cluster, amqp_uri)  # the services take the admin's claim from this broker user
             if args.command == "list":
                 return list_events(cluster, args, actor, out)
             return replay_events(cluster, args, actor, audit, out)

@@ -324,7 +324,7 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     def reset_notification_template(self, request, name, language):
         return json_response(self._admin_task(
             request, "reset_notification_template", {"template": name, "language": language},
-            lambda principal: self.notifications.reset_template(name, language)))
+            lambda principal: self.notifications.reset_template(name, language, principal)))
 
     @http("GET", "/api/v1/openapi.json")
     @api

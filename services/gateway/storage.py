@@ -1,24 +1,22 @@
 """The gateway's repository (lapor_gateway): accounts, API keys, login and rate-limit counters, signed-out tokens,
 the audit log."""
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now
-from services.common.mongo import Repository, count_matching
+from services.common.mongo import Repository
 
 COUNTER_COLLECTIONS = ("rate_limits", "login_failures")
 
 
-class GatewayRepository(Repository):
+class GatewayRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.accounts.create_index("agency_code")
         self.db.api_keys.create_index("name")
-        self.db.audit.create_index([("at", DESCENDING)])
         for name in COUNTER_COLLECTIONS:
             self.db[name].create_index("window_started_at")
-        self.db.audit.create_index([("username", ASCENDING), ("at", DESCENDING)])
-        self.db.audit.create_index([("tracking_id", ASCENDING), ("at", DESCENDING)])
         self.db.revoked_tokens.create_index("expires_at")
 
     # Accounts: `_id` is the username.
@@ -97,21 +95,7 @@ class GatewayRepository(Repository):
     def token_revoked(self, token_id):
         return self.db.revoked_tokens.find_one({"_id": token_id}, {"_id": 1}) is not None
 
-    # The audit log: insert and find only, so nothing in the gateway can rewrite history.
-
-    def insert_audit(self, entry):
-        self.db.audit.insert_one(dict(entry))
-
-    def find_audit(self, username=None, tracking_id=None, skip=0, limit=50):
-        """(entries newest first, total) for the filters given."""
-        query = {}
-        if username:
-            query["username"] = username
-        if tracking_id:
-            query["tracking_id"] = tracking_id
-        newest_first = [("at", DESCENDING), ("_id", DESCENDING)]
-        entries = list(self.db.audit.find(query, {"_id": 0}).sort(newest_first).skip(skip).limit(limit))
-        return entries, count_matching(self.db.audit, query)
+    # The audit log: services/common/audit.py (insert and find only, so nothing can rewrite history).
 
 
 def _count_in_window(collection, key, window):

@@ -102,7 +102,7 @@ class AdminPages(WebBase):
                                                                            "webhook_secret_ref")}
         try:
             self._task(visit, "set_agency_contacts", {"agency_code": code},
-                       lambda principal: self.routing.set_agency_contacts(code, contacts))
+                       lambda principal: self.routing.set_agency_contacts(code, contacts, principal))
         except ValidationFailed as exc:
             return self._agency(visit, code, 400, field_errors(exc, visit.lang), contacts)
         return redirect(f"/konsol/instansi/{code}?ok=common.done")
@@ -173,7 +173,7 @@ class AdminPages(WebBase):
         try:
             if form.get("reset") == "1":
                 self._task(visit, "reset_notification_template", details,
-                           lambda principal: self.notifications.reset_template(name, language))
+                           lambda principal: self.notifications.reset_template(name, language, principal))
             else:
                 self._task(visit, "update_notification_template", details,
                            lambda principal: self.notifications.update_template(name, language, form.get("text"),

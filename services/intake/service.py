@@ -11,7 +11,7 @@ from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
 from services.common.access_codes import generate_access_code, hash_access_code
-from services.common.caller import BrokerUser, government_client
+from services.common.caller import BrokerUser, Caller, government_client
 from services.common.errors import LaporError
 from services.common.events import REPORT_SUBMITTED, SCHEMA_VERSION, now
 from services.common.mongo import MongoStore, unavailable_on_store_error
@@ -58,6 +58,8 @@ class IntakeService(AttachmentRpc, ObservedService):
     secrets = Secrets(needs_pii_key=True)
     config = Config()
     broker_user = BrokerUser()
+    # A reporter's contact goes to the services that reach them, or show it to a national admin, only.
+    caller = Caller(claimants=("tracking", "notifications"))
 
     @rpc
     @unavailable_on_store_error
@@ -151,6 +153,7 @@ class IntakeService(AttachmentRpc, ObservedService):
     @unavailable_on_store_error
     def contact(self, reporter_ref):
         """The reporter's contact, decrypted, for the services allowed to reach them; None if none."""
+        self.caller.require()
         encrypted = self.storage.encrypted_contact(reporter_ref)
         if not encrypted:
             return None

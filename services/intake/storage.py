@@ -8,6 +8,7 @@ from bson import Binary
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now
 from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 
@@ -16,7 +17,7 @@ from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 ATTACHMENT_BUCKET = "attachments"
 
 
-class IntakeRepository(Repository):
+class IntakeRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.submissions.create_index("reporter_ref", unique=True)

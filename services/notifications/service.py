@@ -135,6 +135,11 @@ class NotificationsService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def resend(self, message_id, actor):
         """A dead (or failed) message sent again now, its tries reset; the answer is the message after the try."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("resend", actor, details={"message_id": str(message_id)[:64]}):
+            return self._resend(message_id, actor)
+
+    def _resend(self, message_id, actor):
         kept = self.storage.get_message(message_id)
         if kept is not None and kept.get("secret"):
             raise IllegalTransition("Kode akses tidak disimpan, jadi tidak dapat dikirim ulang; pelapor dapat "
@@ -161,6 +166,11 @@ class NotificationsService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def update_template(self, name, language, text, actor):
         """A national admin's text for one template; an unknown placeholder is refused, naming it."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("update_template", actor, details={"name": str(name)[:64], "language": str(language)[:16]}):
+            return self._update_template(name, language, text, actor)
+
+    def _update_template(self, name, language, text, actor):
         self._known_template(name)
         try:
             templates.check(name, language, text)
@@ -172,13 +182,15 @@ class NotificationsService(DeadLetters, ObservedService):
 
     @rpc
     @unavailable_on_store_error
-    def reset_template(self, name, language):
+    def reset_template(self, name, language, actor=None):
         """Back to the default text."""
-        self._known_template(name)
-        if language not in templates.LANGUAGES:
-            raise NotFound("Bahasa templat tidak dikenal.")
-        self.storage.delete_template(name, language)
-        return _template_view(name, language, None)
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("reset_template", actor, details={"name": str(name)[:64], "language": str(language)[:16]}):
+            self._known_template(name)
+            if language not in templates.LANGUAGES:
+                raise NotFound("Bahasa templat tidak dikenal.")
+            self.storage.delete_template(name, language)
+            return _template_view(name, language, None)
 
     # --- retries ------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now
 from services.common.mongo import Repository, count_matching
 
@@ -12,7 +13,7 @@ PENDING_LEASE_SECONDS = 60
 RESENDABLE = ("dead", "failed")
 
 
-class NotificationsRepository(Repository):
+class NotificationsRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.messages.create_index([("tracking_id", ASCENDING), ("created_at", DESCENDING)])

@@ -2,6 +2,7 @@
 import logging
 import re
 import unicodedata
+from contextlib import contextmanager
 from datetime import timedelta
 
 from marshmallow import ValidationError
@@ -11,6 +12,7 @@ from services.common.entrypoints import rpc
 from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
+from services.common.caller import Caller
 from services.common.dead_letters import DeadLetters
 from services.common.events import DEADLINE_BREACHED, REPORT_UPDATED, now
 from services.common.field_errors import flatten_field_errors
@@ -71,6 +73,7 @@ class RoutingService(DeadLetters, ObservedService):
     tracking = TimedRpc("tracking")
     triage = TriageEngine()
     config = Config()
+    caller = Caller()  # officers' claims come from the gateway only
 
     @event_handler("tracking", REPORT_UPDATED, requeue_on_error=True)
     @once_per_event(REPORT_UPDATED)
@@ -118,17 +121,25 @@ class RoutingService(DeadLetters, ObservedService):
 
     @rpc
     @unavailable_on_store_error
-    def set_agency_contacts(self, code, contacts):
-        """Set where notifications reaches an agency (e-mail, webhook); a seeded agency has none."""
-        contacts = _load(AgencyContactsSchema(), contacts)
-        if not self.storage.set_agency_contacts(code, contacts):
-            raise NotFound("Instansi tidak ditemukan.")
-        return contacts
+    def set_agency_contacts(self, code, contacts, actor=None):
+        """Set where notifications reaches an agency (e-mail, webhook); a seeded agency has none. Only through the
+        gateway (a national admin's task there): a webhook set here receives the agency's notifications."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("set_agency_contacts", actor, details={"agency_code": code}):
+            contacts = _load(AgencyContactsSchema(), contacts)
+            if not self.storage.set_agency_contacts(code, contacts):
+                raise NotFound("Instansi tidak ditemukan.")
+            return contacts
 
     @rpc
     @unavailable_on_store_error
     def add_unit(self, parent_code, unit, actor):
         """A unit (dinas, kantor) under an agency, by a national admin or an admin of that agency's scope."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("add_unit", actor, details={"parent_code": parent_code}):
+            return self._add_unit(parent_code, unit, actor)
+
+    def _add_unit(self, parent_code, unit, actor):
         parent = self._known_agency(parent_code)
         if not (actor.get("role") == "national_admin" or (
                 actor.get("role") == "agency_admin" and parent_code in (actor.get("scope") or []))):
@@ -163,6 +174,11 @@ class RoutingService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def save_routing_rules(self, rules, actor):
         """A national admin's new version of the rules (the whole set); triage follows it from its next report."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("save_routing_rules", actor):
+            return self._save_routing_rules(rules, actor)
+
+    def _save_routing_rules(self, rules, actor):
         if actor.get("role") != "national_admin":
             raise Forbidden("Hanya admin nasional yang dapat mengubah aturan disposisi.")
         rules = self._checked_rules(_load(RoutingRulesSchema(), rules)["rules"])
@@ -191,19 +207,26 @@ class RoutingService(DeadLetters, ObservedService):
     @rpc
     @unavailable_on_store_error
     def verify(self, tracking_id, actor, body):
-        action = _load(VerifySchema(), body)
-        return self._transition(tracking_id, actor, action, kind="verified", to_status="verified", note=action["note"])
+        with self._officer_change("verify", tracking_id, actor) as actor:
+            action = _load(VerifySchema(), body)
+            return self._transition(tracking_id, actor, action, kind="verified", to_status="verified",
+                                    note=action["note"])
 
     @rpc
     @unavailable_on_store_error
     def reject(self, tracking_id, actor, body):
-        action = _load(RejectSchema(), body)
-        return self._transition(tracking_id, actor, action, kind="rejected", to_status="rejected",
-                                reason=action["reason"], note=action["note"])
+        with self._officer_change("reject", tracking_id, actor) as actor:
+            action = _load(RejectSchema(), body)
+            return self._transition(tracking_id, actor, action, kind="rejected", to_status="rejected",
+                                    reason=action["reason"], note=action["note"])
 
     @rpc
     @unavailable_on_store_error
     def dispose(self, tracking_id, actor, body):
+        with self._officer_change("dispose", tracking_id, actor) as actor:
+            return self._dispose(tracking_id, actor, body)
+
+    def _dispose(self, tracking_id, actor, body):
         action = _load(DisposeSchema(), body)
         agency = self._disposable_agency(actor, action["agency_code"])
         view = self._transition(tracking_id, actor, action, kind="disposed", to_status="disposed",
@@ -217,6 +240,10 @@ class RoutingService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def decline(self, tracking_id, actor, body):
         """Bukan wewenang: on to the suggested agency, or back to the national queue; never dropped."""
+        with self._officer_change("decline", tracking_id, actor) as actor:
+            return self._decline(tracking_id, actor, body)
+
+    def _decline(self, tracking_id, actor, body):
         action = _load(DeclineSchema(), body)
         report = self.tracking.report(tracking_id, viewer=actor)
         if report["agency"] is None:
@@ -232,6 +259,14 @@ class RoutingService(DeadLetters, ObservedService):
             agency_code=agency["code"] if agency else None, agency_name=agency["name"] if agency else None,
             reason=action["reason"], note=domain.decline_note(suggested, agency, report["hops"] + 1),
         )
+
+    @contextmanager
+    def _officer_change(self, action, tracking_id, actor):
+        """An officer's change of a report: the claim vouched for (from the gateway only), audited here whatever
+        the outcome; the block gets the actor."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited(action, actor, tracking_id):
+            yield actor
 
     def _transition(self, tracking_id, actor, action, kind, to_status, **details):
         change = dict(kind=kind, to_status=to_status, expected_version=action["version"], actor=_entry_actor(actor),

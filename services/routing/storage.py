@@ -6,6 +6,7 @@ from datetime import timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now
 from services.common.mongo import Repository, count_matching
 from services.routing.domain import LOCAL_GOVERNMENT_KINDS
@@ -25,7 +26,7 @@ def _contains(text):
     return {"$regex": re.escape(text), "$options": "i"}
 
 
-class RoutingRepository(Repository):
+class RoutingRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.agencies.create_index("parent_code")

@@ -115,12 +115,14 @@ class SlaService(DeadLetters, ObservedService):
     @rpc
     @unavailable_on_store_error
     def remove_override(self, day, actor=None):
-        _national_admin(actor)
-        day = _load(schemas.CalendarDaySchema(), {"day": day}, "Tanggal tidak valid.")["day"]
-        removed = self.storage.remove_calendar_override(day.isoformat())
-        if removed is None:
-            raise NotFound("Tanggal ini tidak punya pengecualian kalender.")
-        return {"day": day.isoformat(), "removed": removed["kind"], "rescheduled": self._reschedule(day)}
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited("remove_calendar_override", actor, details={"day": str(day)[:40]}):
+            _national_admin(actor)
+            day = _load(schemas.CalendarDaySchema(), {"day": day}, "Tanggal tidak valid.")["day"]
+            removed = self.storage.remove_calendar_override(day.isoformat())
+            if removed is None:
+                raise NotFound("Tanggal ini tidak punya pengecualian kalender.")
+            return {"day": day.isoformat(), "removed": removed["kind"], "rescheduled": self._reschedule(day)}
 
     @configured_timer(config_key="CHECK_SECONDS", default=CHECK_SECONDS)
     def check_deadlines(self):
@@ -191,7 +193,12 @@ class SlaService(DeadLetters, ObservedService):
         self.outbox.after_reply(DEADLINE_SET, event, on_published=lambda: self.storage.mark_announced(event_id))
 
     def _override(self, day, note, actor, kind):
-        actor = _national_admin(actor)
+        """A national admin's calendar change (the claim from the gateway only), audited here."""
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited(f"add_{kind}", actor, details={"day": str(day)[:40]}):
+            return self._set_override(day, note, _national_admin(actor), kind)
+
+    def _set_override(self, day, note, actor, kind):
         change = _load(schemas.CalendarDaySchema(), {"day": day, "note": note}, "Tanggal tidak valid.")
         override = {"day": change["day"].isoformat(), "kind": kind, "note": change["note"],
                     "by": {"username": actor["username"], "name": actor["name"]}, "at": self.clock.now()}

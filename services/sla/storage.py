@@ -6,6 +6,7 @@ from datetime import timedelta
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now as wall_now
 from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 
@@ -13,7 +14,7 @@ from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository
 CLOCK_EVENTS = ("breach", "warning")
 
 
-class SlaRepository(Repository):
+class SlaRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         clocks = self.db.clocks

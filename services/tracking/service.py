@@ -11,6 +11,7 @@ from services.common.entrypoints import rpc
 from nameko.timer import timer
 
 from services.common.access_codes import access_code_matches, generate_access_code, hash_access_code
+from services.common.caller import GATEWAY, Caller
 from services.common.dead_letters import DeadLetters
 from services.common.errors import Unavailable
 from services.common.field_errors import flatten_field_errors
@@ -76,6 +77,8 @@ class TrackingService(DeadLetters, ObservedService):
     notifications = TimedRpc("notifications")
     secrets = Secrets()
     config = Config()
+    # Officers' claims come from the gateway, and from routing, which passes an officer's (or its own) on.
+    caller = Caller(claimants=(GATEWAY, "routing"))
 
     @event_handler("intake", REPORT_SUBMITTED, requeue_on_error=True)
     @once_per_event(REPORT_SUBMITTED)
@@ -127,6 +130,7 @@ class TrackingService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def transition(self, tracking_id, change):
         """The one way to change a report: compare-and-set on status and version, then `report_updated`."""
+        self.caller.vouch((change or {}).get("actor") if isinstance(change, dict) else {}, "actor")
         change = _load(TransitionSchema(), change, "Permintaan perubahan tidak valid.")
         viewer = dict(change["actor"], scope=change.pop("expected_agency_scope"))
         report = self._within_scope(self._get(tracking_id), viewer["scope"])
@@ -136,12 +140,14 @@ class TrackingService(DeadLetters, ObservedService):
     @unavailable_on_store_error
     def act(self, tracking_id, action, actor, body):
         """An officer's follow-up, request for information, completion, reopening or archiving."""
-        action = _action(domain.OFFICER_ACTIONS, action)
-        viewer = _load(ViewerSchema(), actor, OFFICER_INVALID)
-        body = _load(ACTION_SCHEMAS[action.name](), body, "Isian tindakan tidak valid.")
-        report = self._get(tracking_id)
-        self._officer_audience(report, viewer)
-        return self._view_after(report, self._take(report, action, viewer, body), viewer)
+        actor = self.caller.vouch(actor if actor is not None else {})
+        with self.caller.audited(str(action), actor, tracking_id):
+            action = _action(domain.OFFICER_ACTIONS, action)
+            viewer = _load(ViewerSchema(), actor, OFFICER_INVALID)
+            body = _load(ACTION_SCHEMAS[action.name](), body, "Isian tindakan tidak valid.")
+            report = self._get(tracking_id)
+            self._officer_audience(report, viewer)
+            return self._view_after(report, self._take(report, action, viewer, body), viewer)
 
     @rpc
     @unavailable_on_store_error
@@ -177,18 +183,19 @@ class TrackingService(DeadLetters, ObservedService):
     def report(self, tracking_id, access_code=None, viewer=None, client=None):
         """The report as an officer (`viewer`), its reporter (`access_code`, from the address `client`) or the
         public sees it."""
-        return self._view(*self._seen(tracking_id, access_code, viewer, client))
+        return self._view(*self._seen(tracking_id, access_code, self.caller.vouch(viewer, "viewer"), client))
 
     @rpc
     @unavailable_on_store_error
     def timeline(self, tracking_id, access_code=None, viewer=None, client=None):
-        report, audience = self._seen(tracking_id, access_code, viewer, client)
+        report, audience = self._seen(tracking_id, access_code, self.caller.vouch(viewer, "viewer"), client)
         return domain.timeline_view(self.storage.entries(tracking_id, report["version"]), audience)
 
     @rpc
     @unavailable_on_store_error
     def inbox(self, viewer, query):
         """An officer's work list: the national queue, an agency's open reports, or every open report."""
+        viewer = self.caller.vouch(viewer if viewer is not None else {}, "viewer")
         query = _load(InboxQuerySchema(), query, "Parameter kotak masuk tidak valid.")
         audience, statuses, agency_codes, sort = self._inbox_of(_load(ViewerSchema(), viewer, OFFICER_INVALID), query)
         reports, total = self.storage.find_inbox(statuses, agency_codes, sort, query["page"], query["per_page"],

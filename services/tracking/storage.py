@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.common.audit import AuditLog
 from services.common.events import now
 from services.common.mongo import UNPUBLISHED_GAUGE_CAP, Repository, count_matching
 from services.common.tracking_ids import FIRST_SEQUENCE_NUMBER
@@ -25,7 +26,7 @@ CREATED_BOUNDS = (("from", "$gte"), ("to", "$lt"), ("until", "$lte"))
 _COMPARE = {"$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
 
 
-class TrackingRepository(Repository):
+class TrackingRepository(AuditLog, Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.db.timeline.create_index([("tracking_id", ASCENDING), ("version", ASCENDING)], unique=True)

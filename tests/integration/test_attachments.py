@@ -9,7 +9,6 @@ import json
 
 import pytest
 import requests
-from nameko.standalone.rpc import ServiceRpcProxy
 from PIL import Image
 from pypdf import PdfReader
 
@@ -25,6 +24,7 @@ from services.routing.service import RoutingService
 from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
 from tests.support import samples
+from tests.support.bus import service_proxy
 from tests.support.factories import make_report
 from tests.support.waiting import wait_for
 
@@ -206,7 +206,7 @@ def test_an_anonymous_reports_files_are_not_public(url):
 def test_a_system_attaches_only_to_what_it_submitted(start_service, service_config, url):
     tracking_id, _ = submit(url)
     content = samples.pdf()
-    with ServiceRpcProxy("intake", service_config) as intake:
+    with service_proxy("intake", service_config) as intake:
         intake.stage_attachment_part("upl_" + "a" * 32, 0, base64.b64encode(content).decode())
         upload_ref = {"upload_id": "upl_" + "a" * 32, "filename": "x.pdf", "size": len(content),
                       "sha256": hashlib.sha256(content).hexdigest(), "parts": 1}

@@ -6,9 +6,9 @@ once the broker is back."""
 import eventlet
 import pytest
 from nameko.exceptions import RpcTimeout
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.entrypoints import rpc
+from tests.support.bus import service_proxy
 from tests.support.proxy import TcpProxy
 from tests.support.waiting import wait_for
 
@@ -36,7 +36,7 @@ def test_a_reply_lost_with_the_broker_leaves_the_service_running(container_facto
     STARTED.clear()
     container = container_factory(Slow, dict(rabbit_config, AMQP_URI=proxy.uri(rabbit_config["vhost"])))
     container.start()
-    with ServiceRpcProxy("slow_probe", rabbit_config, timeout=10) as slow:  # the caller talks to the broker directly
+    with service_proxy("slow_probe", rabbit_config, timeout=10) as slow:  # the caller talks to the broker directly
         assert slow.echo(1) == 1
         pending = eventlet.spawn(lambda: slow.echo(2, seconds=1.5))
         wait_for(lambda: 2 in STARTED, message="the slow call under way")
@@ -45,7 +45,7 @@ def test_a_reply_lost_with_the_broker_leaves_the_service_running(container_facto
             pending.wait()
     assert not container._died.ready(), "the container ended on the failed reply"
     proxy.restore()
-    with ServiceRpcProxy("slow_probe", rabbit_config, timeout=20) as slow:
+    with service_proxy("slow_probe", rabbit_config, timeout=20) as slow:
         assert wait_for(lambda: _answers(slow), timeout=40, message="answering again after the broker came back")
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from nameko.events import event_handler
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ClusterRpcProxy
+from tests.support.bus import cluster_proxy
 from nameko.testing.services import entrypoint_waiter
 
 from services.common import ledger
@@ -67,7 +67,7 @@ def runs_of(event):
 
 @pytest.fixture
 def cluster(tracking, service_config):
-    with ClusterRpcProxy(service_config) as proxy:
+    with cluster_proxy(service_config) as proxy:
         yield proxy
 
 
@@ -170,7 +170,7 @@ def test_two_replays_at_once_deliver_it_once(cluster, service_config, tracking_r
     record_id = park_directly(tracking_repo, submitted)
 
     def replay():
-        with ClusterRpcProxy(service_config) as proxy:
+        with cluster_proxy(service_config) as proxy:
             return proxy.tracking.replay_dead_events({"id": record_id}, NATIONAL_ADMIN)["items"][0]["outcome"]
 
     pool = eventlet.GreenPool(2)

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import requests
-from nameko.testing.services import entrypoint_hook
 
 from services.common.errors import RateLimited
 from services.common.events import now
@@ -15,6 +14,7 @@ from services.intake.storage import IntakeRepository
 from services.notifications.service import NotificationsService
 from services.notifications.storage import NotificationsRepository
 from services.tracking.storage import TrackingRepository
+from tests.support.bus import hook
 from tests.support.factories import make_report
 from tests.support.waiting import wait_for
 
@@ -129,7 +129,7 @@ def test_counters_are_forgotten_a_day_after_their_window_opened(start_gateway, c
     counters.insert_one({"_id": "ip:someone-from-last-week", "window_started_at": now() - timedelta(days=7),
                          "count": 5})
 
-    with entrypoint_hook(gateway, "purge_counters") as purge:
+    with hook(gateway, "purge_counters") as purge:
         purge()
 
     remaining = [counter["_id"] for counter in counters.find()]

@@ -7,11 +7,11 @@ import eventlet
 import pytest
 import requests
 from eventlet.event import Event
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.entrypoints import rpc
 from services.common.mongo import MongoStore, Repository
 from services.common.service_base import ObservedService
+from tests.support.bus import service_proxy
 from tests.support.proxy import TcpProxy
 from tests.support.waiting import wait_for
 
@@ -65,7 +65,7 @@ def test_a_pool_saturated_by_blocked_workers_reports_not_ready_and_recovers(star
     status, body = ready(container)
     assert status == 200 and body["failed"] == [] and body["status"] == "ok", body
 
-    with ServiceRpcProxy(SERVICE, rabbit_config, timeout=30) as proxy:
+    with service_proxy(SERVICE, rabbit_config, timeout=30) as proxy:
         calls = [proxy.block.call_async(n) for n in range(2)]
         wait_for(lambda: len(STARTED) == 2, message="both workers blocked")
 
@@ -94,7 +94,7 @@ def test_a_pool_saturated_by_blocked_workers_reports_not_ready_and_recovers(star
 
 def test_a_busy_pool_that_is_not_stuck_stays_ready(start_service, rabbit_config):
     container = start_service(Probed, max_workers=2, HEALTH_STUCK_SECONDS=30)
-    with ServiceRpcProxy(SERVICE, rabbit_config, timeout=30) as proxy:
+    with service_proxy(SERVICE, rabbit_config, timeout=30) as proxy:
         calls = [proxy.block.call_async(n) for n in range(2)]
         wait_for(lambda: len(STARTED) == 2, message="both workers blocked")
         eventlet.sleep(1.5)
@@ -121,7 +121,7 @@ def test_a_lost_broker_connection_makes_the_service_not_ready_until_it_is_back(s
     assert "broker" in body["failed"] and body["checks"]["store"]["ok"], body
     broker_proxy.restore()
     wait_for(lambda: ready(container)[0] == 200, timeout=40, interval=0.5, message="200 after reconnecting")
-    with ServiceRpcProxy(SERVICE, rabbit_config, timeout=20) as proxy:
+    with service_proxy(SERVICE, rabbit_config, timeout=20) as proxy:
         assert proxy.echo(1) == 1
 
 

@@ -2,7 +2,6 @@
 import json
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from services.common.access_codes import normalize_access_code
 from services.common.errors import IdempotencyConflict, Unavailable, ValidationFailed
@@ -10,6 +9,7 @@ from services.common.tracking_ids import is_valid_tracking_id, make_tracking_id
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import hook
 from tests.support.factories import make_report
 from tests.support.proxy import TcpProxy
 from tests.support.recorder import make_recorder
@@ -32,7 +32,7 @@ def intake_repo(open_repo):
 
 
 def submit(container, report=None, **kwargs):
-    with entrypoint_hook(container, "submit") as call:
+    with hook(container, "submit") as call:
         return call(report or make_report(), **kwargs)
 
 
@@ -59,7 +59,7 @@ def test_a_submission_is_stored_with_its_contact_encrypted_then_published(
 def test_contact_is_given_back_decrypted_to_services(intake, intake_repo):
     receipt = submit(intake)
     reporter_ref = intake_repo.get_submission(receipt["tracking_id"])["reporter_ref"]
-    with entrypoint_hook(intake, "contact") as contact:
+    with hook(intake, "contact") as contact:
         assert contact(reporter_ref) == {"name": "Siti Aminah", "phone": "+6281234567890", "email": "siti@example.id"}
         assert contact("rep_unknown") is None
 
@@ -123,7 +123,7 @@ def test_when_the_broker_drops_after_the_write_the_event_goes_out_once_it_is_bac
 
 
 def test_categories_are_served_and_a_report_may_name_only_one_of_them(intake):
-    with entrypoint_hook(intake, "categories") as categories:
+    with hook(intake, "categories") as categories:
         served = {category["code"]: category for category in categories()}
     assert served["jalan-rusak"]["group"] == "infrastruktur" and served["jalan-rusak"]["attributes"]
     assert is_valid_tracking_id(submit(intake, make_report(category="jalan-rusak"))["tracking_id"])

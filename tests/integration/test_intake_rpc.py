@@ -1,9 +1,6 @@
 """Reports from other government systems over RPC, on the real broker and store: per-item results in a batch,
 idempotency by the caller's external reference, the public HTTP body still refusing it."""
-from urllib.parse import urlparse
-
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.access_codes import normalize_access_code
 from services.common.errors import IdempotencyConflict, ValidationFailed
@@ -11,6 +8,7 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.intake.service import MAX_BATCH, IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.factories import make_report
 from tests.support.waiting import wait_for
 
@@ -20,13 +18,8 @@ def intake(start_service, service_config):
     start_service(TrackingService)
     start_service(IntakeService)
     # submit_many needs the request's broker-validated user_id (services/common/caller.py): the tests' own user
-    with ServiceRpcProxy("intake", service_config) as proxy:
-        proxy.options["user_id"] = broker_user(service_config)  # the standalone proxy takes no publish options
+    with service_proxy("intake", service_config) as proxy:
         yield proxy
-
-
-def broker_user(config):
-    return urlparse(config["AMQP_URI"]).username
 
 
 @pytest.fixture

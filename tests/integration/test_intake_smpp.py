@@ -7,8 +7,6 @@ from datetime import timedelta
 
 import eventlet
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from services.common.events import now
 from services.common.metrics import Metrics
@@ -17,6 +15,7 @@ from services.intake.smpp import REFUSE, RETRY, SmppReceiver
 from services.intake.smpp_pdu import PARTS_TIMEOUT_SECONDS
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import hook, service_proxy
 from tests.support.peers import ProcessPeer
 from tests.support.phone import Phone
 from tests.support.waiting import wait_for
@@ -79,7 +78,7 @@ def test_an_sms_to_1708_becomes_a_report_and_the_reply_reaches_the_phone(
     assert stored["channel"] == "sms" and stored["received_at"] is not None
     assert stored["event"]["location"] == {"region_code": "18.72", "region_name": "Kota Metro"}
     assert stored["event"]["body"] == TEXT.removeprefix("KOTA METRO ")
-    with ServiceRpcProxy("intake", service_config) as proxy:
+    with service_proxy("intake", service_config) as proxy:
         assert proxy.contact(stored["reporter_ref"]) == {"phone": "+6281234567890"}
     [delivered] = deliveries(smsc)
     assert delivered["command_status"] == 0 and delivered["source_addr"] == phone.number
@@ -240,7 +239,7 @@ def test_the_parts_of_an_sms_never_completed_are_swept_after_the_timeout(intake,
     phone.send(parts_of(TEXT, ref=95)[0], esm_class=0x40)
     answered(smsc, 2)
 
-    with entrypoint_hook(intake, "sweep_sms_parts") as sweep:
+    with hook(intake, "sweep_sms_parts") as sweep:
         sweep()
     [kept] = intake_repo.db.sms_parts.find({})  # the other one still has time
     assert kept["group_key"] != abandoned["group_key"]

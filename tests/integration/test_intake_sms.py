@@ -2,7 +2,6 @@
 import json
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.access_codes import normalize_access_code
 from services.common.errors import IdempotencyConflict, ValidationFailed
@@ -10,6 +9,7 @@ from services.common.tracking_ids import is_valid_tracking_id
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.recorder import make_recorder
 from tests.support.waiting import wait_for
 
@@ -38,7 +38,7 @@ def recorder(start_service):
 def intake(start_service, recorder, service_config):
     start_service(TrackingService)  # issues the tracking-ID blocks and opens the case
     start_service(IntakeService)
-    with ServiceRpcProxy("intake", service_config) as proxy:
+    with service_proxy("intake", service_config) as proxy:
         yield proxy
 
 

@@ -8,7 +8,6 @@ import json
 
 import pytest
 import requests
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.errors import ValidationFailed
 from services.common.tracking_ids import is_valid_tracking_id
@@ -18,6 +17,7 @@ from services.intake.storage import IntakeRepository
 from services.notifications.service import NotificationsService
 from services.notifications.storage import NotificationsRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.peers import HttpReceiver
 from tests.support.recorder import make_recorder
 from tests.support.waiting import wait_for
@@ -155,7 +155,7 @@ def test_a_signed_mention_becomes_a_report_answered_without_the_access_code(url,
     assert event["body"] == "KOTA METRO jalan berlubang di depan pasar Cendrawasih"
     assert event["region_hint"] == "18.72" and event["type"] == "complaint"
     assert not event["anonymous"] and not event["confidential"]
-    with ServiceRpcProxy("intake", service_config) as intake:
+    with service_proxy("intake", service_config) as intake:
         assert intake.contact(stored["reporter_ref"]) == {"handle": f"@{HANDLE}", "twitter_id": USER_ID}
 
     [(_, published)] = wait_for(lambda: recorder.heard, message="report_submitted")
@@ -165,7 +165,7 @@ def test_a_signed_mention_becomes_a_report_answered_without_the_access_code(url,
     assert report["channel"] == "twitter"
 
     # The access code exists (its hash went to tracking) but is in neither the public answer nor the store.
-    with ServiceRpcProxy("intake", service_config) as intake:
+    with service_proxy("intake", service_config) as intake:
         receipt = intake.submit_tweet(make_tweet())
     assert receipt["tracking_id"] == tracking_id
     assert receipt["access_code"] not in response.text and receipt["access_code"] not in json.dumps(published)
@@ -287,7 +287,7 @@ def test_without_a_consumer_secret_the_channel_is_unavailable(start_service, int
 def test_intake_refuses_a_tweet_that_is_not_a_mention_of_the_account(start_service, service_config, intake_repo):
     start_service(TrackingService)
     start_service(IntakeService)
-    with ServiceRpcProxy("intake", service_config) as intake:
+    with service_proxy("intake", service_config) as intake:
         with pytest.raises(ValidationFailed) as caught:
             intake.submit_tweet(make_tweet(entities={"hashtags": [], "user_mentions": [{"screen_name": "other"}]}))
         assert "entities.user_mentions" in caught.value.fields

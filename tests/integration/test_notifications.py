@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_waiter
 
 from services.common.errors import IllegalTransition, NotFound, ValidationFailed
 from services.common.events import now
@@ -20,6 +20,7 @@ from services.notifications.storage import NotificationsRepository
 from services.routing.service import RoutingService
 from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import hook
 from tests.support.factories import make_report, make_updated_event
 from tests.support.peers import ProcessPeer
 from tests.support.proxy import free_port
@@ -52,7 +53,7 @@ def reporter(intake, open_repo):
     submissions = open_repo(IntakeRepository, "lapor_intake")
 
     def make(channel="web", anonymous=False, **contact):
-        with entrypoint_hook(intake, "submit") as submit:
+        with hook(intake, "submit") as submit:
             receipt = submit(make_report(reporter=contact, anonymous=anonymous), channel=channel)
         return submissions.get_submission(receipt["tracking_id"])["reporter_ref"]
 
@@ -128,8 +129,8 @@ def by_channel(repo):
 
 
 def call(container, method, *args, **kwargs):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args, **kwargs)
+    with hook(container, method) as entrypoint:
+        return entrypoint(*args, **kwargs)
 
 
 # --- the reporter ------------------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_an_agency_message_never_carries_the_reporters_identity(
 
 def test_deadline_warnings_and_breaches_reach_the_agency_on_its_contacts_once(
         notifications, reporter, routing, service_config, repo, start_service):
-    with entrypoint_hook(start_service(RoutingService), "set_agency_contacts") as set_contacts:
+    with hook(start_service(RoutingService), "set_agency_contacts") as set_contacts:
         set_contacts("KOTA-18.72", {"email": "dpupr@metrokota.go.id"})
     container = notifications()
     breach = deadline("deadline_breached")

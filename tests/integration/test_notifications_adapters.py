@@ -8,7 +8,6 @@ import json
 
 import pytest
 import requests
-from nameko.testing.services import entrypoint_hook
 
 from services.common.events import now
 from services.gateway import accounts
@@ -22,6 +21,7 @@ from tests.integration.test_notifications import (  # noqa: F401  (fixtures)
     SITI, SITI_TRACES, TRACKING_ID, call, deadline, deliver, disposed, intake, messages, notifications, repo,
     reporter, routing, updated,
 )
+from tests.support.bus import hook
 from tests.support.peers import HttpReceiver, ProcessPeer
 
 
@@ -125,7 +125,7 @@ DM_TOKEN = "lapor-account-user-token"
 @pytest.fixture
 def twitter_reporter(intake, open_repo):
     """The reporter_ref of a real mention (author id 4242) taken by intake."""
-    with entrypoint_hook(intake, "submit_tweet") as submit_tweet:
+    with hook(intake, "submit_tweet") as submit_tweet:
         receipt = submit_tweet(make_tweet())
     return open_repo(IntakeRepository, "lapor_intake").get_submission(receipt["tracking_id"])["reporter_ref"]
 
@@ -184,7 +184,7 @@ def test_the_twitter_adapter_refuses_to_start_without_the_accounts_token(notific
 @pytest.fixture
 def agency_webhook(start_service, routing, receiver):
     container = start_service(RoutingService)
-    with entrypoint_hook(container, "set_agency_contacts") as set_contacts:
+    with hook(container, "set_agency_contacts") as set_contacts:
         set_contacts("KOTA-18.72", {"webhook_url": f"{receiver.url}/lapor/inbox", "webhook_secret_ref": "metro"})
     return receiver
 

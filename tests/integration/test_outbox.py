@@ -3,11 +3,11 @@ import pytest
 from marshmallow import Schema, fields
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 from pymongo.errors import AutoReconnect
 
 from services.common import events
 from services.common.outbox import OutboxDispatcher
+from tests.support.bus import service_proxy
 from tests.support.waiting import wait_for
 
 RECEIVED = []
@@ -49,7 +49,7 @@ def test_a_failed_flag_clear_after_the_publish_leaves_the_container_running(cont
     listener.start()
     publisher = container_factory(Publisher, rabbit_config)
     publisher.start()
-    with ServiceRpcProxy("outbox_probe", rabbit_config, timeout=5) as probe:
+    with service_proxy("outbox_probe", rabbit_config, timeout=5) as probe:
         assert probe.write(1) == 1
         wait_for(lambda: RECEIVED == [1], message="the first event")
         assert probe.write(2) == 2  # still answering: the container survived the failed clear

@@ -1,10 +1,10 @@
 """Routing with the real tracking service: a valid requested agency is disposed automatically."""
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_hook
 
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
+from tests.support.bus import hook
 from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -42,11 +42,11 @@ def test_without_a_valid_agency_the_report_waits_for_verification(services, trac
 
 def test_agencies_and_regions_are_served_from_the_seed(start_service, routing_repo):
     container = start_service(RoutingService)
-    with entrypoint_hook(container, "regions") as regions:
+    with hook(container, "regions") as regions:
         assert len(regions(level=1)) == 38
         assert len(regions(level=2)) == 514
         assert [r["name"] for r in regions(q="metro", level=2)] == ["Kota Metro"]
-    with entrypoint_hook(container, "agencies") as agencies:
+    with hook(container, "agencies") as agencies:
         lampung = agencies(parent_code="PROV-18")
         assert "KOTA-18.72" in {a["code"] for a in lampung}
         tree = agencies(tree=True)

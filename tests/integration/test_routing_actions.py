@@ -2,11 +2,11 @@
 units, decline (bukan wewenang) with its hop limit, and the scope an agency's admins act within."""
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.errors import IllegalTransition, NotFound, ValidationFailed
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.factories import UNROUTABLE, make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -23,7 +23,7 @@ def agency_admin(code, scope):
 def routing(start_service, service_config, routing_repo, tracking_repo):
     for cls in (TrackingService, RoutingService):
         start_service(cls)
-    with ServiceRpcProxy("routing", service_config) as proxy:
+    with service_proxy("routing", service_config) as proxy:
         yield proxy
 
 

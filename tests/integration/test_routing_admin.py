@@ -5,7 +5,6 @@ import jwt
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.gateway import admin
@@ -14,6 +13,7 @@ from services.gateway.storage import GatewayRepository
 from services.routing.seed import seed
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.factories import make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -28,7 +28,7 @@ POTHOLE = {"title": "Jalan berlubang", "body": "Jalan berlubang besar di depan p
 def routing(start_service, service_config, routing_repo, tracking_repo):
     for cls in (TrackingService, RoutingService):
         start_service(cls)
-    with ServiceRpcProxy("routing", service_config) as proxy:
+    with service_proxy("routing", service_config) as proxy:
         yield proxy
 
 

@@ -3,11 +3,10 @@ report with its out-of-scope hint, a linked duplicate counted as support, and a 
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
+from tests.support.bus import hook, service_proxy
 from tests.support.factories import make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -105,7 +104,7 @@ def test_retrain_learns_from_a_national_admins_disposition(start, service_config
     submit("10000004", title="Sentra industri rotan", body=text, location=None)
     triaged(routing_repo, "10000004")
 
-    with ServiceRpcProxy("routing", service_config) as routing:
+    with service_proxy("routing", service_config) as routing:
         routing.dispose("10000004", NATIONAL_ADMIN, {"agency_code": "KEMENPERIN"})
         assert routing_repo.training_examples()[0]["target"] == "KEMENPERIN"
         trained = routing.retrain()
@@ -119,14 +118,14 @@ def test_retrain_learns_from_a_national_admins_disposition(start, service_config
 
 def test_the_hourly_run_trains_only_when_there_is_something_new(start, service_config, routing_repo):
     submit, container = start(AUTO_DISPOSE_THRESHOLD=1.01)
-    with entrypoint_hook(container, "retrain_on_schedule") as scheduled:
+    with hook(container, "retrain_on_schedule") as scheduled:
         scheduled()  # no model yet: the first one is trained from the bundled corpus
         assert routing_repo.model_version()["version"] == 1
         scheduled()  # nothing new since
         assert routing_repo.model_version()["version"] == 1
         submit("10000004", body="Sentra industri rotan kekurangan bahan baku", location=None)
         triaged(routing_repo, "10000004")
-        with ServiceRpcProxy("routing", service_config) as routing:
+        with service_proxy("routing", service_config) as routing:
             routing.dispose("10000004", NATIONAL_ADMIN, {"agency_code": "KEMENPERIN"})
         scheduled()
         assert routing_repo.model_version()["version"] == 2
@@ -135,6 +134,6 @@ def test_the_hourly_run_trains_only_when_there_is_something_new(start, service_c
 def test_only_the_holder_of_the_lease_trains(start, service_config, routing_repo):
     start()
     assert routing_repo.claim_lease("triage_training", "another-replica", 60)
-    with ServiceRpcProxy("routing", service_config) as routing:
+    with service_proxy("routing", service_config) as routing:
         assert routing.retrain() == {"trained": False, "reason": "another replica is training"}
     assert routing_repo.model_version() is None

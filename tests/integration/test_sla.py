@@ -6,13 +6,13 @@ import eventlet
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.sla.domain import WorkingCalendar, jakarta_day
 from services.sla.service import SlaService
 from services.sla.storage import SlaRepository
+from tests.support.bus import service_proxy
 from tests.support.clock import TestClock
 from tests.support.factories import make_updated_event
 from tests.support.recorder import make_recorder
@@ -48,7 +48,7 @@ def repo(open_repo):
 
 @pytest.fixture
 def rpc(sla, service_config):
-    with ServiceRpcProxy("sla", service_config) as proxy:
+    with service_proxy("sla", service_config) as proxy:
         yield proxy
 
 

@@ -6,7 +6,7 @@ import uuid
 import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ClusterRpcProxy
+from tests.support.bus import cluster_proxy
 
 from services.common.access_codes import hash_access_code
 from services.routing.seed import seed, seed_demo_units
@@ -50,7 +50,7 @@ def services(start_service, service_config, clock, repos):
     for cls in (TrackingService, RoutingService):
         start_service(cls)
     start_service(SlaService, **clock.config())
-    with ClusterRpcProxy(service_config) as cluster:
+    with cluster_proxy(service_config) as cluster:
         yield cluster
 
 

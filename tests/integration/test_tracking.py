@@ -4,13 +4,13 @@ from datetime import datetime, timedelta, timezone
 import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_waiter
 
 from services.common.errors import IllegalTransition, ValidationFailed
 from services.common.tracking_ids import make_tracking_id
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
+from tests.support.bus import hook, service_proxy
 from tests.support.factories import make_submitted_event
 from tests.support.recorder import make_recorder
 from tests.support.waiting import wait_for
@@ -77,7 +77,7 @@ def test_the_same_event_delivered_twice_changes_nothing(tracking, service_config
 
 def test_an_allowed_transition_moves_the_report_and_is_announced(tracking, service_config, repo, recorder):
     deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
-    with entrypoint_hook(tracking, "transition") as transition:
+    with hook(tracking, "transition") as transition:
         view = transition("10000004", dispose(expected_version=1, note="ke Pemkot Metro"))
 
     assert view["status"] == "disposed" and view["version"] == 2
@@ -97,7 +97,7 @@ def test_a_refused_transition_changes_nothing(tracking, service_config, repo, ch
     deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
     before = repo.get_report("10000004")
 
-    with entrypoint_hook(tracking, "transition") as transition:
+    with hook(tracking, "transition") as transition:
         with pytest.raises(IllegalTransition):
             transition("10000004", change)
 
@@ -113,7 +113,7 @@ def test_two_racing_transitions_from_one_version_let_exactly_one_through(trackin
 
     def attempt(agency_code):
         # Over the real bus, one RPC client per caller, as three officers' requests would arrive.
-        with ServiceRpcProxy("tracking", service_config) as rpc:
+        with service_proxy("tracking", service_config) as rpc:
             try:
                 outcomes.append(rpc.transition("10000004", dispose(agency_code, expected_version=1))["agency"]["code"])
             except IllegalTransition:
@@ -132,7 +132,7 @@ def test_two_racing_transitions_from_one_version_let_exactly_one_through(trackin
 
 
 def test_id_blocks_never_overlap(tracking):
-    with entrypoint_hook(tracking, "reserve_id_block") as reserve:
+    with hook(tracking, "reserve_id_block") as reserve:
         blocks = [reserve(size) for size in (10, 1000, 1, 500)]
     numbers = [n for block in blocks for n in range(block["start"], block["end"])]
     assert len(numbers) == len(set(numbers)) == 1511
@@ -154,7 +154,7 @@ def test_the_public_feed_filters_pages_and_never_shows_confidential_reports(trac
     for event in cases:
         deliver(tracking, service_config, event)
 
-    with entrypoint_hook(tracking, "feed") as feed:
+    with hook(tracking, "feed") as feed:
         everything = feed({})
         assert everything["total"] == 3
         assert "Pungutan liar di kantor" not in [r["title"] for r in everything["items"]]
@@ -182,12 +182,12 @@ def test_open311_requests_filter_by_ids_status_category_and_dates_never_confiden
             tracking_id=tracking_id, category=category, confidential=confidential,
             submitted_at=(at - timedelta(minutes=minutes_ago)).isoformat()))
     first, second, secret, newest = (case[0] for case in cases)
-    with entrypoint_hook(tracking, "transition") as transition:
+    with hook(tracking, "transition") as transition:
         transition(first, dispose())
         transition(first, {"kind": "archived", "to_status": "archived", "actor": {"role": "national_admin"}})
     since = (at - timedelta(days=90)).isoformat()
 
-    with entrypoint_hook(tracking, "open311_requests") as requests_of:
+    with hook(tracking, "open311_requests") as requests_of:
         ids_of = lambda query: [view["tracking_id"] for view in requests_of(query)]  # noqa: E731
         assert ids_of({"created_from": since}) == [newest, second, first]  # newest first, never the secret one
         assert ids_of({"created_from": since, "statuses": ["received", "verified", "disposed", "in_progress"]}) == [
@@ -226,7 +226,7 @@ def test_a_retried_change_carries_on_the_entry_its_first_try_claimed(tracking, s
     deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
     _store_lost_at_the_compare_and_set(monkeypatch)
     change = dispose(expected_version=1, expected_status="received", change_key="opened-event-1:disposed")
-    with entrypoint_hook(tracking, "transition") as transition:
+    with hook(tracking, "transition") as transition:
         with pytest.raises(Exception):
             transition("10000004", change)  # the first try: entry claimed, report not moved
         assert repo.get_report("10000004")["version"] == 1
@@ -241,7 +241,7 @@ def test_a_retried_change_carries_on_the_entry_its_first_try_claimed(tracking, s
 def test_another_change_never_takes_over_a_claimed_entry(tracking, service_config, repo, monkeypatch):
     deliver(tracking, service_config, make_submitted_event(tracking_id="10000004"))
     _store_lost_at_the_compare_and_set(monkeypatch)
-    with entrypoint_hook(tracking, "transition") as transition:
+    with hook(tracking, "transition") as transition:
         with pytest.raises(Exception):
             transition("10000004", dispose(expected_version=1, change_key="first"))
         for other in (dispose("PROV-18", expected_version=1, change_key="second"), dispose("PROV-18", expected_version=1)):

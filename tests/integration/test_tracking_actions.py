@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.services import entrypoint_waiter
 
 from services.common.access_codes import hash_access_code
 from services.common.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
@@ -16,6 +16,7 @@ from services.tracking import service as tracking_service
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.bus import hook
 from tests.support.factories import make_report, make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -51,7 +52,7 @@ def open_case(tracking, service_config, tracking_id=TRACKING_ID, **overrides):
 
 
 def call(tracking, method, *args, **kwargs):
-    with entrypoint_hook(tracking, method) as entrypoint:
+    with hook(tracking, method) as entrypoint:
         return entrypoint(*args, **kwargs)
 
 
@@ -234,7 +235,7 @@ def stack(start_service, open_repo):
 
 
 def submit(intake, repo, **overrides):
-    with entrypoint_hook(intake, "submit") as submit_:
+    with hook(intake, "submit") as submit_:
         receipt = submit_(make_report(**overrides), channel="sms")
     wait_for(lambda: repo.get_report(receipt["tracking_id"]), message="case opened")
     return receipt
@@ -278,7 +279,7 @@ def test_at_most_three_codes_a_day_and_an_unknown_report_is_answered_the_same(st
 
 def test_send_access_code_without_a_contact_keeps_nothing(stack, open_repo):
     services, _ = stack
-    with entrypoint_hook(services["notifications"], "send_access_code") as send:
+    with hook(services["notifications"], "send_access_code") as send:
         assert send(TRACKING_ID, "rep_unknown", "sms", "ABCD-EFGH") is False
     assert open_repo(NotificationsRepository, "lapor_notifications").find_messages(tracking_id=TRACKING_ID)[1] == 0
 

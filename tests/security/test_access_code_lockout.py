@@ -18,6 +18,7 @@ from services.tracking import domain, service as tracking_service, storage as tr
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.security.samples import SECRET
+from tests.support.bus import trusted_caller
 from tests.support.factories import make_submitted_event
 
 CODE = "ABCD-EFGH"
@@ -45,7 +46,8 @@ def repository(open_repo, monkeypatch):
 
 @pytest.fixture
 def gateway(repository):
-    tracking = worker_factory(TrackingService, storage=repository, secrets=SimpleNamespace(secret_key=SECRET))
+    tracking = worker_factory(TrackingService, storage=repository, secrets=SimpleNamespace(secret_key=SECRET),
+                              caller=trusted_caller(repository, "tracking"))
     gateway = worker_factory(GatewayService, tracking=tracking)
     gateway.auth.principal.return_value = None
     gateway.intake.attachments.return_value = []
