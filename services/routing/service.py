@@ -21,7 +21,7 @@ from services.common.mongo import MongoStore, unavailable_on_store_error
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.routing import domain, triage
-from services.routing.dependencies import TriageEngine
+from services.routing.dependencies import TriageEngine, stops_training
 from services.routing.exceptions import Forbidden, IllegalTransition, NotFound, TrainingFailed, ValidationFailed
 from services.routing.model import SKLEARN_VERSION, NotEnoughExamples
 from services.routing.schemas import (AgencyContactsSchema, DeclineSchema, DisposeSchema, RejectSchema,
@@ -85,12 +85,14 @@ class RoutingService(DeadLetters, ObservedService):
         self._record_queue_length()
 
     @rpc
+    @stops_training
     @unavailable_on_store_error
     def retrain(self):
         """Train the triage model now on the corpus and every disposition so far; returns what was trained."""
         return self._train(only_if_due=False)
 
     @timer(interval=RETRAIN_INTERVAL_SECONDS)
+    @stops_training
     @unavailable_on_store_error
     def retrain_on_schedule(self):
         self._train(only_if_due=True)

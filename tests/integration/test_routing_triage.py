@@ -1,9 +1,13 @@
 """Triage on the real bus and store, with the real tracking service: auto-disposition when confident, a waiting
 report with its out-of-scope hint, a linked duplicate counted as support, and a model retrained on a disposition."""
+import signal
+
+import eventlet
 import pytest
 import requests
 from nameko.standalone.events import event_dispatcher
 
+from services.routing.dependencies import STOPPING, TriageEngine
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
 from tests.support.bus import hook, service_proxy
@@ -137,3 +141,18 @@ def test_only_the_holder_of_the_lease_trains(start, service_config, routing_repo
     with service_proxy("routing", service_config) as routing:
         assert routing.retrain() == {"trained": False, "reason": "another replica is training"}
     assert routing_repo.model_version() is None
+
+
+def test_a_stop_during_a_retrain_ends_the_training_and_frees_the_lease(start, service_config, routing_repo):
+    """A stop waits for running workers; a fit takes seconds, so without this the stop outlasted honcho's and
+    compose's grace, routing was killed, and the lease it held kept every replica from training for 10 minutes."""
+    _, container = start()
+    provider = next(d for d in container.dependencies if isinstance(d, TriageEngine))
+    with service_proxy("routing", service_config) as routing:
+        retrain = eventlet.spawn(routing.retrain)
+        training = wait_for(lambda: next(iter(provider.trainings), None), message="a training process")
+        container.stop()
+        assert retrain.wait() == {"trained": False, "reason": STOPPING}
+    assert training.returncode == -signal.SIGKILL
+    assert routing_repo.model_version() is None
+    assert routing_repo.claim_lease("triage_training", "another-replica", 60)
