@@ -22,6 +22,7 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
 
 from kombu.exceptions import OperationalError  # noqa: E402
+from kombu.utils.url import maybe_sanitize_url  # noqa: E402
 from nameko.exceptions import RpcTimeout, UnknownService  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
@@ -165,7 +166,7 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
         print(f"error ({exc.code}): {exc}{'; ' + problems if problems else ''}", file=sys.stderr)
         return 1
     except PyMongoError as exc:
-        print(f"error: the store at {mongo_uri} does not answer ({exc.__class__.__name__}), so nothing was replayed "
+        print(f"error: the store at {maybe_sanitize_url(mongo_uri)} does not answer ({exc.__class__.__name__}), so nothing was replayed "
               "(every replay is audited); is `make run` up? (or set LAPOR_MONGO_URI)", file=sys.stderr)
         return 1
     except (RpcTimeout, UnknownService) as exc:
@@ -173,7 +174,7 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
               "running?", file=sys.stderr)
         return 1
     except (OSError, OperationalError) as exc:
-        print(f"error: the bus at {amqp_uri} does not answer ({exc.__class__.__name__}); is `make run` up? "
+        print(f"error: the bus at {maybe_sanitize_url(amqp_uri)} does not answer ({exc.__class__.__name__}); is `make run` up? "
               "(or set LAPOR_AMQP_URI)", file=sys.stderr)
         return 1
     finally:

@@ -161,3 +161,17 @@ def test_until_done_calls_again_while_records_remain_and_progress_is_made_and_au
     assert [(details["counts"]["replayed"], outcome) for details, outcome in audited] == [
         (2, "ok"), (1, "ok"), (0, "ok")]
     assert "tracking: failed 1; 1 still parked" in out.getvalue()
+
+
+def test_the_cli_never_prints_the_bus_or_store_password(capsys):
+    """Under `make run` the CLI connects as lapor-gateway with that user's password in LAPOR_AMQP_URI; an error
+    names the bus and the store without it."""
+    def unreachable():
+        raise OSError("connection refused")
+
+    environ = {"LAPOR_AMQP_URI": "pyamqp://lapor-gateway:bus-s3cret@127.0.0.1:5672/",
+               "LAPOR_MONGO_URI": "mongodb://lapor:store-s3cret@127.0.0.1:27017/"}
+    assert dead_events.main(["list"], environ=environ, cluster_factory=unreachable, login="operator") == 1
+    error = capsys.readouterr().err
+    assert "the bus at pyamqp://lapor-gateway:**@127.0.0.1:5672/ does not answer" in error
+    assert "s3cret" not in error
