@@ -42,7 +42,8 @@ evaluate: deps
 #   make dead-events DEAD_EVENTS_ARGS="replay --service routing --event-type report_updated --until-done"
 .PHONY: dead-events
 dead-events: deps
-	LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
+	@LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
+	  LAPOR_AMQP_URI="$${LAPOR_AMQP_URI:-$$(.venv/bin/python -m devstack.bus_accounts local-uri gateway)}" \
 	  .venv/bin/python -m services.gateway.dead_events $(or $(DEAD_EVENTS_ARGS),list)
 
 bench: deps

@@ -16,6 +16,7 @@ RabbitMQ user.
     python -m devstack.bus_accounts services              # lapor-<service> users; each one's URI printed once
     python -m devstack.bus_accounts add-system sipp       # gov-sipp; its password printed once
     python -m devstack.bus_accounts remove-system sipp
+    python -m devstack.bus_accounts local-uri gateway     # the gateway's URI under `make run` (`make dead-events`)
 (LAPOR_AMQP_URI names the vhost; LAPOR_RABBIT_API_URI the management API, with an administrator's credentials.)
 """
 import argparse
@@ -23,10 +24,13 @@ import os
 import re
 import secrets
 import sys
+import warnings
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
-from devstack.rabbit import DEFAULT_AMQP_URI, Management
-from services.common.caller import GOVERNMENT_PREFIX
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
+
+from devstack.rabbit import DEFAULT_AMQP_URI, Management  # noqa: E402
+from services.common.caller import GOVERNMENT_PREFIX  # noqa: E402
 
 SERVICE_PREFIX = "lapor-"
 RPC_EXCHANGE = "nameko-rpc"
@@ -101,6 +105,9 @@ def main(argv=None):
     add.add_argument("name")
     remove = commands.add_parser("remove-system", help="delete a government system's user")
     remove.add_argument("name")
+    local = commands.add_parser("local-uri", help="the LAPOR_AMQP_URI `make run` gives a service (a secret: its "
+                                                  "password, from var/secrets.env)")
+    local.add_argument("service")
     args = parser.parse_args(argv)
     amqp_uri = os.environ.get("LAPOR_AMQP_URI", DEFAULT_AMQP_URI)
     management, vhost = Management(amqp_uri=amqp_uri), vhost_of(amqp_uri)
@@ -115,6 +122,12 @@ def main(argv=None):
         user = grant_government_system(management, vhost, args.name, password)
         print(f"user {user} on vhost {vhost!r}, confined to {', '.join(GOVERNMENT_RPCS)}")
         print(f"password (printed once): {password}")
+    elif args.command == "local-uri":
+        from devstack.run import local_service_uri
+        if args.service not in SERVICES:
+            print(f"no service {args.service!r}: one of {', '.join(SERVICES)}", file=sys.stderr)
+            return 2
+        print(local_service_uri(args.service, amqp_uri))
     else:
         management.delete_user(government_user(checked_name(args.name)))
         print(f"user {government_user(args.name)} removed")

@@ -17,6 +17,9 @@ from pathlib import Path
 import requests
 
 from devstack import topology
+from devstack.bus_accounts import SERVICE_PREFIX, ensure_service_users, service_user, uri_for, vhost_of
+from devstack.rabbit import Management
+from services.common.caller import broker_user_of
 from services.routing.seed import seed as seed_reference_data, seed_demo_units
 from services.common.mongo import open_repository
 from services.gateway.admin import DEMO_ACCOUNTS, ensure_demo_accounts
@@ -48,6 +51,7 @@ class StackSettings:
     db_prefix: str = ""
     sms_webhook_secret: str = ""  # the operator SMS gateway's; empty leaves the SMS webhook off (503)
     extra_env: dict = field(default_factory=dict)
+    service_uris: dict = field(default_factory=dict)  # {service: its own LAPOR_AMQP_URI}; else amqp_uri
 
     @property
     def gateway_url(self):
@@ -85,6 +89,24 @@ def prepare(settings, log=print):
     log(f"reference data: {counts['provinces']} provinces, {counts['regencies_and_cities']} regencies/cities, "
         f"{counts['agencies']} agencies")
     return counts
+
+
+def use_service_users(settings, passwords, prefix=SERVICE_PREFIX, log=print):
+    """Each service as its own broker user (`<prefix><service>`, every right on the stack's vhost, `passwords`
+    {service: password}), as in production, so the claims rule between services is the production one
+    (services/common/caller.py). Needs the management API as an administrator; without it every service connects
+    as the stack's one user, which is then trusted for every claim, and this says so. Returns the users made."""
+    try:
+        users = ensure_service_users(Management(amqp_uri=settings.amqp_uri), vhost_of(settings.amqp_uri), passwords,
+                                     prefix)
+    except requests.RequestException as exc:
+        log(f"per-service bus users not made ({exc.__class__.__name__}); every service connects as "
+            f"{broker_user_of(settings.amqp_uri)}, which every service then trusts with an officer's claim")
+        return []
+    settings.service_uris = {service: uri_for(settings.amqp_uri, service_user(service, prefix), password)
+                             for service, password in passwords.items()}
+    log(f"bus users: each service as its own ({', '.join(users)})")
+    return users
 
 
 def seed_demo(settings, password, log=print):
@@ -134,6 +156,8 @@ def service_processes(settings, services=SERVICES, port_overrides=None):
     processes = []
     for name in services:
         env = dict(base_env)
+        if name in settings.service_uris:
+            env["LAPOR_AMQP_URI"] = settings.service_uris[name]
         if port_overrides and name in port_overrides:
             env[port_env_var(name)] = str(port_overrides[name])
         processes.append((name, service_command(name), env))

@@ -139,5 +139,9 @@ class Management:
     def policies(self, vhost):
         return self._call("GET", f"/policies/{quote(vhost, safe='')}").json()
 
+    def connection_users(self, vhost):
+        """The users of the connections open on `vhost` now."""
+        return sorted(c["user"] for c in self._call("GET", f"/vhosts/{quote(vhost, safe='')}/connections").json())
+
     def queue(self, vhost, name):
         return self._call("GET", f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}").json()

@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
 from devstack import launcher  # noqa: E402
+from devstack.bus_accounts import service_user, uri_for  # noqa: E402
 from devstack.rabbit import (  # noqa: E402
     DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq, port_open,
 )
@@ -31,17 +32,37 @@ def say(message):
     print(f"[lapor] {message}", flush=True)
 
 
-def local_secrets():
-    """LAPOR_SECRET_KEY, LAPOR_PII_KEY and LAPOR_SMS_WEBHOOK_SECRET from the environment, else from var/secrets.env
-    (each made once; one added later never replaces those already there: the PII key opens the stored contacts)."""
+def bus_password_key(service):
+    """The var/secrets.env key of the password `make run` gives the service's broker user, lapor-<service>."""
+    return f"LAPOR_BUS_PASSWORD_{service.upper()}"
+
+
+def stored_secrets():
+    """What var/secrets.env holds ({} before the first `make run`)."""
     stored = {}
     if SECRETS_FILE.exists():
         for line in SECRETS_FILE.read_text().splitlines():
             key, _, value = line.partition("=")
             stored[key.strip()] = value.strip()
+    return stored
+
+
+def local_service_uri(service, amqp_uri=DEFAULT_AMQP_URI):
+    """The LAPOR_AMQP_URI `make run` gives `service` (lapor-<service>, its password from var/secrets.env);
+    `amqp_uri` itself before `make run` has made the users."""
+    password = os.environ.get(bus_password_key(service)) or stored_secrets().get(bus_password_key(service))
+    return uri_for(amqp_uri, service_user(service), password) if password else amqp_uri
+
+
+def local_secrets():
+    """LAPOR_SECRET_KEY, LAPOR_PII_KEY, LAPOR_SMS_WEBHOOK_SECRET and each service's broker password from the
+    environment, else from var/secrets.env (each made once; one added later never replaces those already there:
+    the PII key opens the stored contacts)."""
+    stored = stored_secrets()
     makers = {"LAPOR_SECRET_KEY": lambda: secrets.token_urlsafe(32),
               "LAPOR_PII_KEY": lambda: Fernet.generate_key().decode(),
-              "LAPOR_SMS_WEBHOOK_SECRET": lambda: secrets.token_urlsafe(32)}
+              "LAPOR_SMS_WEBHOOK_SECRET": lambda: secrets.token_urlsafe(32),
+              **{bus_password_key(service): lambda: secrets.token_urlsafe(24) for service in launcher.SERVICES}}
     missing = [key for key in makers if not stored.get(key)]
     if missing:
         stored.update({key: makers[key]() for key in missing})
@@ -109,6 +130,8 @@ def main():
         return 1
     try:
         launcher.prepare(settings, log=say)
+        launcher.use_service_users(settings, {service: local[bus_password_key(service)]
+                                              for service in launcher.SERVICES}, log=say)
         launcher.seed_demo(settings, os.environ.get("LAPOR_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD, log=say)
         manager = Manager()
         for name, argv, env in launcher.service_processes(settings):

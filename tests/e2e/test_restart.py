@@ -1,8 +1,8 @@
 """Issue 12 item 3: a restart with data is an operator's normal day.
 
-The same launcher and post-start steps as `make run` (prepare, seed_demo, the six processes, after_start). Every
-process is killed while reports are in flight (clients retry with their Idempotency-Key, as a real client does),
-then the stack starts again on the same store and broker: the backlog and new reports are disposed, SLA clocks
+The same launcher and post-start steps as `make run` (prepare, its per-service bus users, seed_demo, the six
+processes, after_start). Every process is killed while reports are in flight (clients retry with their
+Idempotency-Key, as a real client does), then the stack starts again on the same store and broker: the backlog and new reports are disposed, SLA clocks
 carry on (one running response clock per report), and no notification is written twice."""
 import uuid
 from collections import Counter
@@ -12,7 +12,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from devstack import launcher
+from devstack import bus_accounts, launcher
 from devstack.rabbit import Management
 from services.common.mongo import open_repository
 from services.notifications.storage import NotificationsRepository
@@ -57,11 +57,19 @@ def settings(store):
     management = Management()
     vhost = f"lapor_restart_{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
-    yield launcher.StackSettings(
+    settings = launcher.StackSettings(
         amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}", mongo_uri=store.uri, secret_key="restart-secret",
         pii_key=Fernet.generate_key().decode(), ports={name: free_port() for name in launcher.SERVICES},
         db_prefix=f"rs{uuid.uuid4().hex[:6]}_",
         extra_env={"LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_DUPLICATE_SIMILARITY": "1.01", "LAPOR_RPC_TIMEOUT": "10"})
+    # make run's broker users, each service its own; users are the broker's, not the vhost's, so a prefix of
+    # this test's own keeps them apart from make run's lapor-<service> and from another run of this test
+    users = launcher.use_service_users(settings, {name: uuid.uuid4().hex for name in launcher.SERVICES},
+                                       prefix=f"{vhost}-lapor-", log=lambda message: None)
+    assert len(users) == len(launcher.SERVICES)
+    yield settings
+    for user in users:
+        management.delete_user(user)
     management.delete_vhost(vhost)
 
 
@@ -102,6 +110,17 @@ def test_killed_with_reports_in_flight_then_restarted_on_the_same_data(settings,
             return all(v.get("status") == "disposed" and v.get("due_at") for v in views)
 
         wait_for(disposed_with_deadline, timeout=90, interval=1, message="every report disposed with its deadline")
+        # every service on the bus as its own user, so routing's dispositions reached tracking by the
+        # production claims rule (services/common/caller.py), not by a shared user's blanket trust
+        vhost = bus_accounts.vhost_of(settings.amqp_uri)
+        expected = {f"{vhost}-lapor-{name}" for name in launcher.SERVICES}
+        seen = []
+        try:  # each service has one LAPOR_AMQP_URI, so its own user connected means it is not on guest; guest
+            # is this test process (after_start's RPC, its connection kept in kombu's pool)
+            wait_for(lambda: seen.append(set(Management().connection_users(vhost))) or expected <= seen[-1],
+                     timeout=30, message="each service connected as its own user")
+        except AssertionError:
+            assert expected <= seen[-1]
         assert_clocks_carry_on(settings, accepted.values())
         assert_no_notification_twice(settings, accepted.values())
     finally:
