@@ -1,5 +1,5 @@
-"""The end-to-end stack: every service as its own process, started by the same launcher as `make run`, on
-its own vhost, store databases and free ports. One stack per test module."""
+"""The end-to-end stack: every service as its own process and its own broker user, started by the same launcher
+as `make run`, on its own vhost, store databases and free ports. One stack per test module."""
 import uuid
 
 import pytest
@@ -34,6 +34,11 @@ def stack(store, tmp_path_factory):
                    "LAPOR_STATS_MAX_AGE_SECONDS": "0"},
     )
     launcher.prepare(settings, log=lambda message: None)
+    # each service as its own broker user, as make run and production run them (a prefix of the module's own:
+    # users belong to the broker, not to the vhost)
+    users = launcher.use_service_users(settings, {name: uuid.uuid4().hex for name in launcher.SERVICES},
+                                       prefix=f"{vhost}-lapor-", log=lambda message: None)
+    assert len(users) == len(launcher.SERVICES)
     processes = launcher.ProcessStack(settings, tmp_path_factory.mktemp("logs"))
     processes.start()
     second_intake_port = free_port()
@@ -49,4 +54,6 @@ def stack(store, tmp_path_factory):
     processes.url = settings.gateway_url
     yield processes
     processes.stop()
+    for user in users:
+        management.delete_user(user)
     management.delete_vhost(vhost)
