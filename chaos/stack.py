@@ -7,6 +7,7 @@ A service that exits by itself (not killed by us) is counted and started again, 
 supervisor (devstack/supervise.py) does; `self_exits` keeps who, when and with what code.
 """
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -85,6 +86,10 @@ class ChaosStack:
             extra_env=dict(STACK_ENV, LAPOR_RABBIT_API_URI=self.broker.api_uri),
         )
         launcher.prepare(self.settings, log=lambda message: self.log(f"chaos: {message}"))
+        # each service as its own broker user, as make run does (kept on the node's data across its restart)
+        passwords = {name: secrets.token_urlsafe(24) for name in launcher.SERVICES}
+        if not launcher.use_service_users(self.settings, passwords, log=lambda message: self.log(f"chaos: {message}")):
+            raise RuntimeError("chaos: the per-service broker users could not be made on the chaos node")
         self.processes = launcher.ProcessStack(self.settings, self.work / "logs")
         self.processes.log_dir.mkdir(parents=True, exist_ok=True)
         for name, argv, env in launcher.service_processes(self.settings):

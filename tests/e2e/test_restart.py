@@ -2,8 +2,9 @@
 
 The same launcher and post-start steps as `make run` (prepare, its per-service bus users, seed_demo, the six
 processes, after_start). Every process is killed while reports are in flight (clients retry with their
-Idempotency-Key, as a real client does), then the stack starts again on the same store and broker: the backlog and new reports are disposed, SLA clocks
-carry on (one running response clock per report), and no notification is written twice."""
+Idempotency-Key, as a real client does), then the stack starts again on the same store and broker: the backlog
+and new reports are disposed, SLA clocks carry on (one running response clock per report), and no notification
+is written twice."""
 import uuid
 from collections import Counter
 
