@@ -14,6 +14,7 @@ RabbitMQ user.
   external references.
 
     python -m devstack.bus_accounts services              # lapor-<service> users; each one's URI printed once
+    python -m devstack.bus_accounts services --from-env   # the same, passwords from LAPOR_BUS_PASSWORD_<SERVICE>
     python -m devstack.bus_accounts add-system sipp       # gov-sipp; its password printed once
     python -m devstack.bus_accounts remove-system sipp
     python -m devstack.bus_accounts local-uri gateway     # the gateway's URI under `make run` (`make dead-events`)
@@ -43,6 +44,20 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,40}")
 
 def service_user(service, prefix=SERVICE_PREFIX):
     return f"{prefix}{service}"
+
+
+def bus_password_key(service):
+    """The variable that holds the password of a service's broker user (var/secrets.env under make run; the
+    environment of compose's topology job, which makes the users, and of the service itself)."""
+    return f"LAPOR_BUS_PASSWORD_{service.upper()}"
+
+
+def passwords_from(environ, services):
+    """{service: password} from LAPOR_BUS_PASSWORD_<SERVICE>; ValueError naming every one that is missing."""
+    missing = [bus_password_key(service) for service in services if not environ.get(bus_password_key(service))]
+    if missing:
+        raise ValueError(f"set {', '.join(missing)} (a URL-safe password for each service's broker user)")
+    return {service: environ[bus_password_key(service)] for service in services}
 
 
 def government_user(name):
@@ -100,7 +115,10 @@ def vhost_of(amqp_uri):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m devstack.bus_accounts", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("services", help="create or reset every LAPOR service's user; new passwords printed once")
+    services = commands.add_parser("services", help="create or reset every LAPOR service's user; new passwords "
+                                                     "printed once")
+    services.add_argument("--from-env", action="store_true",
+                          help="take the passwords from LAPOR_BUS_PASSWORD_<SERVICE> and print none (compose)")
     add = commands.add_parser("add-system", help="create or reset a government system's user")
     add.add_argument("name")
     remove = commands.add_parser("remove-system", help="delete a government system's user")
@@ -112,7 +130,15 @@ def main(argv=None):
     amqp_uri = os.environ.get("LAPOR_AMQP_URI", DEFAULT_AMQP_URI)
     management, vhost = Management(amqp_uri=amqp_uri), vhost_of(amqp_uri)
     from devstack.launcher import SERVICES
-    if args.command == "services":
+    if args.command == "services" and args.from_env:
+        try:
+            passwords = passwords_from(os.environ, SERVICES)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        users = ensure_service_users(management, vhost, passwords)
+        print(f"users on vhost {vhost!r}: {', '.join(users)}")
+    elif args.command == "services":
         passwords = {service: secrets.token_urlsafe(24) for service in SERVICES}
         ensure_service_users(management, vhost, passwords)
         for service, password in passwords.items():

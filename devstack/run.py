@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from honcho.manager import Manager  # noqa: E402
 
 from devstack import launcher  # noqa: E402
-from devstack.bus_accounts import service_user, uri_for  # noqa: E402
+from devstack.bus_accounts import bus_password_key, service_user, uri_for  # noqa: E402
 from devstack.rabbit import (  # noqa: E402
     DEFAULT_AMQP_URI, RabbitUnavailable, ensure_management, ensure_rabbitmq, port_open,
 )
@@ -30,11 +30,6 @@ DEFAULT_DEMO_PASSWORD = "demo12345"
 
 def say(message):
     print(f"[lapor] {message}", flush=True)
-
-
-def bus_password_key(service):
-    """The var/secrets.env key of the password `make run` gives the service's broker user, lapor-<service>."""
-    return f"LAPOR_BUS_PASSWORD_{service.upper()}"
 
 
 def stored_secrets():

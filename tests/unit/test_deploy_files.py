@@ -28,7 +28,19 @@ SERVICES = {
     "sla": ("LAPOR_SLA_PORT", 8005),
 }
 PORT_VARS = {var for var, _ in SERVICES.values()}
-AMQP_URI = "pyamqp://guest:guest@rabbitmq:5672/"
+ADMIN_PASSWORD = "${LAPOR_RABBIT_ADMIN_PASSWORD:?set LAPOR_RABBIT_ADMIN_PASSWORD}"
+ADMIN_URI = f"pyamqp://lapor-admin:{ADMIN_PASSWORD}@rabbitmq:5672/"
+
+
+def bus_password(name):
+    return f"${{LAPOR_BUS_PASSWORD_{name.upper()}:?set LAPOR_BUS_PASSWORD_{name.upper()}}}"
+
+
+def service_uri(name):
+    """Each service as its own broker user (issue 13), its password required from the environment."""
+    return f"pyamqp://lapor-{name}:{bus_password(name)}@rabbitmq:5672/"
+
+
 SECRETS = ("LAPOR_SECRET_KEY", "LAPOR_PII_KEY")
 PROMETHEUS_CONFIGS = {"prometheus.yml": None, "prometheus.local.yml": "127.0.0.1"}
 PROMTOOL_MISSING = "promtool is not installed: run `apt-get update && apt-get install -y prometheus` (as root)"
@@ -116,7 +128,7 @@ def test_service_is_built_from_the_one_dockerfile(compose, name):
 def test_service_environment(compose, name):
     env = compose[name]["environment"]
     port_var, port = SERVICES[name]
-    assert env["LAPOR_AMQP_URI"] == AMQP_URI
+    assert env["LAPOR_AMQP_URI"] == service_uri(name)
     assert env["LAPOR_BIND_HOST"] == "0.0.0.0"
     assert env[port_var] == str(port)
     assert PORT_VARS & set(env) == {port_var}, "a service is told only its own port"
@@ -168,15 +180,26 @@ def test_rabbitmq_has_the_management_plugin_and_a_healthcheck(compose):
     rabbitmq = compose["rabbitmq"]
     assert re.fullmatch(r"rabbitmq:3\.13-management(-alpine)?", rabbitmq["image"])
     assert as_text(rabbitmq["healthcheck"]["test"]).endswith("rabbitmq-diagnostics -q ping")
-    assert urlsplit(AMQP_URI).hostname == "rabbitmq"
+    # its administrator is lapor-admin with a password compose refuses to start without; no guest
+    assert rabbitmq["environment"] == {"RABBITMQ_DEFAULT_USER": "lapor-admin", "RABBITMQ_DEFAULT_PASS": ADMIN_PASSWORD}
 
 
-def test_topology_is_declared_once_before_the_services(compose):
+def test_topology_and_the_service_users_are_made_once_before_the_services(compose):
+    from devstack import bus_accounts
+    from devstack.launcher import SERVICES as LAUNCHED
+
     topology = compose["topology"]
-    assert topology["command"] == ["python", "-m", "devstack.topology"]
+    assert topology["command"] == ["sh", "-c", "python -m devstack.topology && "
+                                               "python -m devstack.bus_accounts services --from-env"]
     assert topology["restart"] == "no"
     assert topology["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
-    assert topology["environment"]["LAPOR_AMQP_URI"] == AMQP_URI
+    env = topology["environment"]
+    assert env["LAPOR_AMQP_URI"] == ADMIN_URI
+    # the job is given exactly the passwords the services connect with, and bus_accounts reads those names
+    assert {key: value for key, value in env.items() if key.startswith("LAPOR_BUS_PASSWORD_")} == {
+        bus_accounts.bus_password_key(name): bus_password(name) for name in SERVICES}
+    assert set(LAUNCHED) == set(SERVICES)
+    assert bus_accounts.passwords_from(env, LAUNCHED) == {name: bus_password(name) for name in LAUNCHED}
 
 
 def test_only_the_gateway_prometheus_and_rabbitmq_management_publish_ports(compose):
@@ -202,8 +225,9 @@ def test_compose_requires_the_secrets_and_takes_only_lapor_settings_from_the_hos
     # other settings are LAPOR_ variables with a default, and nothing else leaks in.
     text = (ROOT / "docker-compose.yml").read_text()
     references = re.findall(r"(?<!\$)\$(\{[^}]*\}|\w+)", text)
-    required = sorted(r for r in references if ":?" in r)
-    assert required == sorted(f"{{{secret}:?set {secret}}}" for secret in SECRETS)
+    required = {r for r in references if ":?" in r}
+    secrets = (*SECRETS, "LAPOR_RABBIT_ADMIN_PASSWORD", *(f"LAPOR_BUS_PASSWORD_{name.upper()}" for name in SERVICES))
+    assert required == {f"{{{secret}:?set {secret}}}" for secret in secrets}
     optional = [r for r in references if ":?" not in r]
     assert all(re.fullmatch(r"\{LAPOR_[A-Z_]+:-[^}]*\}", r) for r in optional), optional
 

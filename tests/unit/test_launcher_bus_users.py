@@ -46,3 +46,15 @@ def test_the_passwords_are_made_once_kept_and_not_printed(tmp_path, monkeypatch,
     assert run.local_service_uri("gateway") == f"pyamqp://lapor-gateway:{passwords['gateway']}@127.0.0.1:5672/"
     printed = capsys.readouterr().out
     assert "LAPOR_BUS_PASSWORD_GATEWAY" in printed and not any(p in printed for p in passwords.values())
+
+
+def test_compose_s_topology_job_is_told_which_passwords_are_missing(monkeypatch, capsys):
+    from devstack import bus_accounts
+
+    for name in launcher.SERVICES:
+        monkeypatch.setenv(bus_accounts.bus_password_key(name), f"pw-{name}")
+    monkeypatch.delenv("LAPOR_BUS_PASSWORD_SLA")
+    monkeypatch.setenv("LAPOR_BUS_PASSWORD_GATEWAY", "")
+    assert bus_accounts.main(["services", "--from-env"]) == 2  # before any call to the broker
+    assert capsys.readouterr().err == ("error: set LAPOR_BUS_PASSWORD_SLA, LAPOR_BUS_PASSWORD_GATEWAY (a URL-safe "
+                                       "password for each service's broker user)\n")
