@@ -56,12 +56,15 @@ def submission_identity(report, uploads):
 
 
 class AttachmentRpc:
-    """Needs the service's `storage` (IntakeRepository), `config`, `metrics` and `secrets` (the PII key)."""
+    """Needs the service's `storage` (IntakeRepository), `config`, `metrics`, `secrets` (the PII key) and
+    `attachment_caller` (a Caller of the gateway's: only the gateway, which checked who may see or add a file with
+    tracking, calls these; anyone else is refused and audited)."""
 
     @rpc
     @unavailable_on_store_error
     def stage_attachment_part(self, upload_id, index, content_b64):
         """One part (at most 4 MiB, base64) of a file on its way in; nothing is visible until it is attached."""
+        self.attachment_caller.require()
         data = rules.decode_part(upload_id, index, content_b64, self._attachment_limits())
         self.storage.stage_part(upload_id, index, data)
 
@@ -73,6 +76,7 @@ class AttachmentRpc:
         The caller has checked that `uploader` may (the reporter's access code is tracking's to check); a
         government system may attach only to what it submitted. Types are judged by content; 413 / 415 /
         400 refuse the whole request and store nothing. The same content sent again is stored once."""
+        self.attachment_caller.require()
         uploader = _load(UploaderSchema(), uploader, "Data pengunggah tidak valid.")
         submission = self.storage.get_submission(tracking_id)
         if submission is None:
@@ -86,12 +90,14 @@ class AttachmentRpc:
     @unavailable_on_store_error
     def attachments(self, tracking_id):
         """The report's attachments, oldest first; visibility is the caller's to decide (it asked tracking)."""
+        self.attachment_caller.require()
         return [attachment_view(meta, self.secrets.cipher) for meta in self.storage.attachments_of(tracking_id)]
 
     @rpc
     @unavailable_on_store_error
     def attachment_part(self, tracking_id, attachment_id, index):
         """{"content_b64"}: part `index` (4 MiB each) of an attachment of this report."""
+        self.attachment_caller.require()
         meta = self.storage.find_attachment(attachment_id) if isinstance(attachment_id, str) else None
         if meta is None or meta["tracking_id"] != tracking_id:
             raise NotFound(ATTACHMENT_NOT_FOUND)

@@ -11,7 +11,7 @@ from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
 from services.common.access_codes import generate_access_code, hash_access_code
-from services.common.caller import BrokerUser, Caller, government_client
+from services.common.caller import GATEWAY, BrokerUser, Caller, government_client
 from services.common.errors import LaporError
 from services.common.events import REPORT_SUBMITTED, SCHEMA_VERSION, now
 from services.common.mongo import MongoStore, unavailable_on_store_error
@@ -60,6 +60,8 @@ class IntakeService(AttachmentRpc, ObservedService):
     broker_user = BrokerUser()
     # A reporter's contact goes to the services that reach them, or show it to a national admin, only.
     caller = Caller(claimants=("tracking", "notifications"))
+    # Attachments (a confidential report's photos and scans, names as sent) go to and come from the gateway only.
+    attachment_caller = Caller(claimants=(GATEWAY,))
 
     @rpc
     @unavailable_on_store_error

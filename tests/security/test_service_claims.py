@@ -165,3 +165,31 @@ def test_routing_takes_an_officer_s_disposition_from_the_gateway_only(stack, sta
             pytest.fail("the gateway's claim was refused")
         except Exception:  # noqa: S110 — the lifecycle may refuse; only the claim is under test
             pass
+
+
+STAGED, FORGED_UPLOAD = f"upl_{'a' * 32}", f"upl_{'b' * 32}"
+
+
+@pytest.mark.parametrize("publisher", ["tracking", "routing", "guest"])
+def test_a_report_s_attachments_go_to_and_come_from_the_gateway_only(stack, open_repo, publisher):
+    """Intake answered anyone on the bus with any report's attachments (a confidential report's photos, their
+    names as sent) and took files with any claimed uploader; now only the gateway, which asks tracking first."""
+    with service_proxy("intake", stack["gateway"]) as intake:
+        tracking_id = intake.submit(make_report(confidential=True))["tracking_id"]
+        intake.stage_attachment_part(STAGED, 0, "JVBERi0xLjQKJcfsj6IKJSVFT0YK")  # the start of a PDF
+    reporter = {"role": "reporter"}
+    calls = {"attachments": (tracking_id,), "attachment_part": (tracking_id, "any", 0),
+             "stage_attachment_part": (FORGED_UPLOAD, 0, "JVBERi0xLjQK"),
+             "add_attachments": (tracking_id, [{"upload_id": STAGED, "parts": 1, "filename": "ktp.pdf"}],
+                                 reporter)}
+    with service_proxy("intake", stack[publisher]) as intake:
+        for method, args in calls.items():
+            with pytest.raises(Forbidden):
+                getattr(intake, method)(*args)
+    refused = list(open_repo(IntakeRepository, "lapor_intake").db.audit.find({"action": FORGED_CLAIM}))
+    assert sorted(entry["details"]["method"] for entry in refused) == sorted(calls)
+    assert {entry["broker_user"] for entry in refused} == {broker_user_of(stack[publisher]["AMQP_URI"])}
+    assert open_repo(IntakeRepository, "lapor_intake").db.attachment_parts.count_documents(
+        {"upload_id": FORGED_UPLOAD}) == 0
+    with service_proxy("intake", stack["gateway"]) as intake:
+        assert intake.attachments(tracking_id) == []
