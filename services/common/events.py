@@ -18,6 +18,17 @@ DEADLINE_APPROACHING = "deadline_approaching"
 DEADLINE_BREACHED = "deadline_breached"
 NOTIFICATION_FAILED = "notification_failed"
 
+# The channels an API key submits through (the gateway's HTTP API and Open311). A report's `submitted_by` names
+# an API key only on these; on "rpc" it names a caller on the bus, whose names are another namespace, so an API
+# key called "rpc" or "sipp" never reads back what the bus's default client or gov-sipp submitted.
+API_KEY_CHANNELS = ("api", "open311")
+
+
+def submitted_by_api_key(report, api_key_name):
+    """Whether the API key `api_key_name` submitted `report` (a report_submitted event or a report read from it)."""
+    return bool(api_key_name) and report.get("channel") in API_KEY_CHANNELS and \
+        report.get("submitted_by") == api_key_name
+
 
 def now():
     return datetime.now(timezone.utc)

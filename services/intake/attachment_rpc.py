@@ -13,7 +13,7 @@ from nameko.timer import timer
 from pymongo.errors import PyMongoError
 
 from services.common.errors import Forbidden, LaporError, NotFound, Unavailable, ValidationFailed
-from services.common.events import now
+from services.common.events import now, submitted_by_api_key
 from services.common.field_errors import flatten_field_errors
 from services.common.mongo import unavailable_on_store_error
 from services.intake import attachments as rules  # the pure rules; `attachments` is an RPC here
@@ -81,7 +81,7 @@ class AttachmentRpc:
         submission = self.storage.get_submission(tracking_id)
         if submission is None:
             raise NotFound(NOT_FOUND)
-        if uploader["role"] == "api_client" and uploader.get("username") != submission["event"].get("submitted_by"):
+        if uploader["role"] == "api_client" and not submitted_by_api_key(submission["event"], uploader.get("username")):
             raise Forbidden("Sistem ini hanya dapat melampirkan berkas pada laporan yang dikirimnya sendiri.")
         files = self._checked_files(uploads)
         return self._attach(tracking_id, files, uploader)

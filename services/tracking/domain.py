@@ -5,6 +5,8 @@ from collections import namedtuple
 from datetime import date, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from services.common.events import submitted_by_api_key
+
 STATUSES = ("received", "verified", "disposed", "in_progress", "completed", "rejected", "archived")
 FINAL_STATUSES = frozenset({"completed", "rejected", "archived"})
 OPEN_STATUSES = tuple(status for status in STATUSES if status not in FINAL_STATUSES)
@@ -179,7 +181,7 @@ def audience_of(report, viewer):
         if report.get("agency_code") and report["agency_code"] in scope:
             return "agency"
         raise NotVisible(report["tracking_id"])
-    if role == "api_client" and viewer.get("username") and viewer["username"] == report.get("submitted_by"):
+    if role == "api_client" and submitted_by_api_key(report, viewer.get("username")):
         return "reporter"  # a government system reads back its own submission as its reporter would
     if report["confidential"]:
         raise NotVisible(report["tracking_id"])

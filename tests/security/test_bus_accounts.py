@@ -13,11 +13,13 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from clients.lapor_bus import LaporBus
 from devstack import bus_accounts
 from devstack.rabbit import Management
-from services.common.errors import Forbidden
+from services.common.errors import Forbidden, NotFound
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.tracking.service import TrackingService
+from tests.support.bus import service_proxy
 from tests.support.factories import make_report
+from tests.support.waiting import wait_for
 
 PASSWORD = "gov-test-password"
 
@@ -135,3 +137,35 @@ def test_submit_many_without_a_validated_user_id_is_refused(stack, open_repo):
 
     assert "user_id" in str(caught.value)
     assert open_repo(IntakeRepository, "lapor_intake").db.submissions.count_documents({}) == 0
+
+
+def _until_tracked(tracking, tracking_id):
+    def tracked():
+        try:
+            return tracking.report(tracking_id, viewer={"role": "national_admin", "username": "admin"})
+        except NotFound:
+            return None
+    return wait_for(tracked, message="tracking holds the report")
+
+
+def test_an_api_key_named_like_a_bus_client_reads_none_of_its_reports(government, stack):
+    """Issue 13 item 11: API keys and bus callers shared one namespace of client names, so an API key named `rpc`
+    (intake's default client over the bus) or `sipp` (gov-sipp's) read the full contact of their anonymous,
+    confidential submit_many reports. A key now reads back only what came in through the API channels."""
+    name = "sipp" + uuid.uuid4().hex[:6]
+    secret = dict(make_report(anonymous=True, confidential=True))
+    with LaporBus(government(name)) as sipp:
+        [by_gov] = sipp.call("intake", "submit_many", [dict(secret, external_ref="SIPP-1")])
+    with service_proxy("intake", stack) as intake:  # a LAPOR service, naming no client: intake's `rpc`
+        [by_default] = intake.submit_many([dict(secret, external_ref="RPC-1")])
+        by_api = intake.submit(dict(secret), channel="api", client=name)
+    with service_proxy("tracking", stack) as tracking:  # as the gateway asks for an API key of that name
+        for receipt, key_name in ((by_gov, name), (by_default, "rpc")):
+            _until_tracked(tracking, receipt["tracking_id"])
+            with pytest.raises(NotFound):
+                tracking.report(receipt["tracking_id"], viewer={"role": "api_client", "username": key_name})
+        _until_tracked(tracking, by_api["tracking_id"])
+        own = tracking.report(by_api["tracking_id"], viewer={"role": "api_client", "username": name})
+    assert own["reporter"]["name"] == "Siti Aminah"  # its own API submission, as its reporter sees it
+    with service_proxy("intake", stack) as intake, pytest.raises(Forbidden):  # nor attaches files to them
+        intake.add_attachments(by_default["tracking_id"], [], {"role": "api_client", "username": "rpc"})

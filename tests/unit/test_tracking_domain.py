@@ -470,6 +470,20 @@ def test_audience_of_each_role_scope_and_kind_of_report(role, scope_name, kind, 
         assert audience_of(report, who) == expected
 
 
+@pytest.mark.parametrize("channel, expected", [("api", "reporter"), ("open311", "reporter"), ("rpc", None),
+                                               ("web", None)])
+def test_an_api_key_reads_back_as_reporter_only_what_it_sent_through_the_api(channel, expected):
+    """`submitted_by` names an API key on the API channels only; on "rpc" the same name is a bus caller's."""
+    report = make_report(confidential=True, channel=channel, submitted_by="sipp")
+    if expected is None:
+        with pytest.raises(NotVisible):
+            audience_of(report, {"role": "api_client", "username": "sipp"})
+    else:
+        assert audience_of(report, {"role": "api_client", "username": "sipp"}) == expected
+    with pytest.raises(NotVisible):
+        audience_of(report, {"role": "api_client", "username": "other"})
+
+
 def test_an_agency_role_without_a_scope_sees_only_its_own_agency():
     assert audience_of(make_report(), viewer("agency_officer", agency_code="KOTA-18.72")) == "agency"
     with pytest.raises(NotVisible):
