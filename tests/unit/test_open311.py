@@ -172,6 +172,15 @@ def test_status_and_service_code_may_be_repeated_or_comma_delimited():
     assert found["categories"] == ["jalan-rusak", "sampah"] and found["statuses"] == list(open311.CLOSED_STATUSES)
 
 
+def test_at_most_ten_service_codes_a_request():
+    """Issue 13 item 12: 100 codes made 400 store queries from one cheap GET."""
+    codes = [f"kode-{n}" for n in range(open311.MAX_SERVICE_CODES + 1)]
+    assert query(service_code=",".join(codes[:-1]))["categories"] == codes[:-1]
+    with pytest.raises(Open311Error) as caught:
+        query(service_code=",".join(codes))
+    assert caught.value.status == 400 and descriptions(caught) == ["service_code: at most 10 service codes."]
+
+
 def test_a_window_of_exactly_90_days_is_allowed_with_both_bounds():
     found = query(start_date="2026-01-01T00:00:00Z", end_date="2026-04-01T00:00:00Z")
     assert found["created_from"] == "2026-01-01T00:00:00+00:00"
