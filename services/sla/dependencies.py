@@ -3,6 +3,7 @@ import logging
 import os
 from datetime import timedelta
 
+from cachetools import TTLCache
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
@@ -63,3 +64,37 @@ class ConfiguredTimer(Timer):
 
 
 configured_timer = ConfiguredTimer.decorator
+
+
+class FiguresCache(DependencyProvider):
+    """SLA figures kept per query for config FIGURES_MAX_AGE_SECONDS (absent or 0: none). `/api/v1/stats/sla` is
+    public and cheap to ask, and a year of an agency's clocks is a large read, so one replica answers the same
+    question from the store at most once a minute. Per process; its age is read on the service's Clock."""
+
+    MAX_QUERIES = 512
+    cache = None  # until setup: every figure counted (as in a worker_factory test)
+
+    def setup(self):
+        max_age = float(self.container.config.get("FIGURES_MAX_AGE_SECONDS") or 0)
+        clock = next((d for d in self.container.dependencies if isinstance(d, Clock)), None)
+        timer = (lambda: clock.now().timestamp()) if clock is not None else None
+        self.cache = figures_cache(max_age, timer)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def get(self, key, compute):
+        """compute()'s answer for `key`, reused while it is younger than the max age."""
+        if self.cache is None:
+            return compute()
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = compute()
+        return found
+
+
+def figures_cache(max_age, timer=None):
+    """A TTLCache of at most FiguresCache.MAX_QUERIES answers, or None when `max_age` is 0."""
+    if max_age <= 0:
+        return None
+    return TTLCache(FiguresCache.MAX_QUERIES, ttl=max_age, **({"timer": timer} if timer else {}))

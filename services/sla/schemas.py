@@ -4,7 +4,7 @@ from datetime import timedelta
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-MAX_PERIOD_DAYS = 731
+MAX_PERIOD_DAYS = 366  # a year, leap day included; every clock in it is read
 DEFAULT_PERIOD_DAYS = 30
 
 
@@ -63,7 +63,10 @@ INDONESIAN = {
 
 
 def period(query, today):
-    """(first day, last day) of a loaded figures query; without dates, the 30 days up to today."""
+    """(first day, last day) of a loaded figures query; without dates, the 30 days up to today. ValidationError
+    when `from` alone reaches back more than MAX_PERIOD_DAYS (both given, the schema has checked them)."""
     last = query.get("to") or max(today, query.get("from_") or today)
     first = query.get("from_") or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise ValidationError({"from": [TOO_LONG]})
     return first, last

@@ -19,7 +19,7 @@ from services.common.outbox import (
 )
 from services.common.service_base import ObservedService
 from services.sla import domain, schemas
-from services.sla.dependencies import Clock, configured_timer
+from services.sla.dependencies import Clock, FiguresCache, configured_timer
 from services.sla.exceptions import Forbidden, NotFound, ValidationFailed
 from services.sla.storage import CLOCK_EVENTS, SlaRepository
 
@@ -37,11 +37,16 @@ def _load(schema, data, message="Isian tidak valid."):
     try:
         return schema.load(data)
     except ValidationError as exc:
-        fields = flatten_field_errors(exc.messages)
-        for messages in fields.values():
-            for message_pair in messages:
-                message_pair["id"] = schemas.INDONESIAN.get(message_pair["en"], message_pair["id"])
-        raise ValidationFailed(message, fields=fields)
+        raise _invalid(exc, message)
+
+
+def _invalid(exc, message):
+    """ValidationFailed for a marshmallow ValidationError, each field's message in Bahasa Indonesia and English."""
+    fields = flatten_field_errors(exc.messages)
+    for messages in fields.values():
+        for message_pair in messages:
+            message_pair["id"] = schemas.INDONESIAN.get(message_pair["en"], message_pair["id"])
+    return ValidationFailed(message, fields=fields)
 
 
 class SlaService(DeadLetters, ObservedService):
@@ -51,6 +56,7 @@ class SlaService(DeadLetters, ObservedService):
     outbox = OutboxDispatcher()
     clock = Clock()
     config = Config()
+    figures_cache = FiguresCache()
 
     @event_handler("tracking", REPORT_UPDATED, requeue_on_error=True)
     @once_per_event(REPORT_UPDATED)
@@ -80,15 +86,25 @@ class SlaService(DeadLetters, ObservedService):
         """Per agency and period (days of disposition, Jakarta): dispositions, answered in time, late, open,
         overdue, median and p90 hours to the first response, and the compliance ratio. Public figures count no
         confidential report (one alone would show in its agency's day); `include_confidential` for officers."""
-        query = _load(schemas.FiguresQuerySchema(), query or {}, "Parameter statistik SLA tidak valid.")
+        invalid = "Parameter statistik SLA tidak valid."
+        query = _load(schemas.FiguresQuerySchema(), query or {}, invalid)
         current = self.clock.now()
-        first, last = schemas.period(query, domain.jakarta_day(current))
-        clocks = self.storage.response_clocks(*domain.period_bounds(first, last), agency_code=query.get("agency"),
-                                              include_confidential=include_confidential is True)
-        agencies = domain.sla_figures(clocks, current)
-        if query.get("agency") and not agencies:
-            agencies = [domain.agency_figures(query["agency"], [], current)]
-        return {"from": first.isoformat(), "to": last.isoformat(), "timezone": "Asia/Jakarta", "agencies": agencies}
+        try:
+            first, last = schemas.period(query, domain.jakarta_day(current))
+        except ValidationError as exc:  # `from` alone, long ago: up to today is too long a period too
+            raise _invalid(exc, invalid)
+        include_confidential = include_confidential is True
+
+        def compute():
+            clocks = self.storage.response_clocks(*domain.period_bounds(first, last), agency_code=query.get("agency"),
+                                                  include_confidential=include_confidential)
+            agencies = domain.sla_figures(clocks, current)
+            if query.get("agency") and not agencies:
+                agencies = [domain.agency_figures(query["agency"], [], current)]
+            return {"from": first.isoformat(), "to": last.isoformat(), "timezone": "Asia/Jakarta",
+                    "agencies": agencies}
+
+        return self.figures_cache.get((first, last, query.get("agency"), include_confidential), compute)
 
     @rpc
     @unavailable_on_store_error

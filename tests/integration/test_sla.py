@@ -298,11 +298,27 @@ def test_metrics_count_open_clocks_breaches_and_first_responses(sla, service_con
     wait_for(lambda: of_type(heard, "deadline_breached"), message="a breach")
     address = sla.config["WEB_SERVER_ADDRESS"]
 
-    def exposition():
+    def exposition():  # the breach is counted when it goes out, the open-clock gauge at the end of that check
         text = requests.get(f"http://{address}/metrics", timeout=5).text
-        return "lapor_sla_breaches_total" in text and text
+        return "lapor_sla_breaches_total" in text and 'lapor_sla_open_clocks{stage="auto_close"' in text and text
 
     text = wait_for(exposition, message="metrics")
     assert 'lapor_sla_breaches_total{agency="none",stage="verification"} 1.0' in text
     assert 'lapor_sla_open_clocks{stage="auto_close",state="running"} 1.0' in text
     assert "lapor_sla_first_response_hours_count 1.0" in text
+
+
+def test_the_same_figures_query_is_counted_once_a_minute(start_service, clock, service_config, repo):
+    """Issue 13 item 12: `/api/v1/stats/sla` is public, and each call read every clock of its period."""
+    sla = start_service(SlaService, FIGURES_MAX_AGE_SECONDS=60, **clock.config())
+    deliver(sla, service_config, opened("10000011"), disposed(tracking_id="10000011"))
+    day = jakarta_day(the_clock(repo, "response", "10000011")["opened_at"])
+    period = {"agency": METRO, "from": (day - timedelta(days=1)).isoformat(),
+              "to": (day + timedelta(days=1)).isoformat()}
+    with service_proxy("sla", service_config) as rpc:
+        assert rpc.figures(period)["agencies"][0]["disposed"] == 1
+        deliver(sla, service_config, opened("10000028"), disposed(tracking_id="10000028"))  # handled on return
+        assert rpc.figures(period)["agencies"][0]["disposed"] == 1  # the count of a moment ago
+        assert rpc.figures(dict(period, to=(day + timedelta(days=2)).isoformat()))["agencies"][0]["disposed"] == 2
+        clock.move_to(clock.now() + timedelta(seconds=61))
+        assert rpc.figures(period)["agencies"][0]["disposed"] == 2

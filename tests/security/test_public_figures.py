@@ -13,6 +13,7 @@ from werkzeug.test import EnvironBuilder
 from services.gateway import web_base, web_session
 from services.gateway.service import GatewayService
 from services.gateway.web_base import WebTools, _environment
+from services.sla.dependencies import FiguresCache
 from services.sla.domain import jakarta_day
 from services.sla.service import SlaService
 from services.sla.storage import SlaRepository
@@ -39,7 +40,7 @@ def _opened_and_disposed(tracking_id, agency_code, agency_name, confidential):
 def sla(open_repo):
     """Sla with two dispositions that day: Kota Metro's only one confidential, Lampung's public."""
     sla = worker_factory(SlaService, storage=open_repo(SlaRepository, "lapor_sla"),
-                         clock=SimpleNamespace(now=lambda: AT), config={})
+                         clock=SimpleNamespace(now=lambda: AT), config={}, figures_cache=FiguresCache())
     for event in (_opened_and_disposed("10000004", METRO, METRO_NAME, True)
                   + _opened_and_disposed("10000011", LAMPUNG, LAMPUNG_NAME, False)):
         sla.on_report_updated(event)

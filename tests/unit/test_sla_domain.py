@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import holidays
 import pytest
+from marshmallow import ValidationError
 
 from services.sla import schemas
 from services.sla.domain import (
@@ -399,3 +400,22 @@ def test_the_figures_query_refuses(query, field):
     with pytest.raises(Exception) as refused:
         schemas.FiguresQuerySchema().load(query)
     assert field in refused.value.messages
+
+
+@pytest.mark.parametrize("query, refused", [
+    ({"from": "2025-12-01", "to": "2026-12-02"}, True),  # 367 days, both ends counted
+    ({"from": "2025-12-02", "to": "2026-12-02"}, False),  # 366
+    ({"from": "2025-12-02"}, False),
+    ({"from": "2025-12-01"}, True),  # issue 13 item 12: `from` alone reached back to 2000 (every clock read)
+    ({"from": "2000-01-01"}, True),
+])
+def test_a_figures_period_is_at_most_a_year_however_it_is_given(query, refused):
+    def loaded():
+        return schemas.period(schemas.FiguresQuerySchema().load(query), date(2026, 12, 2))
+
+    if refused:
+        with pytest.raises(ValidationError) as caught:
+            loaded()
+        assert caught.value.messages in ({"to": [schemas.TOO_LONG]}, {"from": [schemas.TOO_LONG]})
+    else:
+        assert loaded()[1] == date(2026, 12, 2)
