@@ -197,7 +197,7 @@ def main(argv=None):
     settings = launcher.StackSettings(
         amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}", mongo_uri=store.uri, secret_key="bench-secret",
         pii_key=Fernet.generate_key().decode(), ports={name: launcher.free_port() for name in launcher.SERVICES},
-        extra_env={"LAPOR_RATE_LIMIT_IP_PER_HOUR": "0"})
+        extra_env={"LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_RATE_LIMIT_READS_PER_MINUTE": "0"})
     processes = None
     try:
         launcher.prepare(settings, log=lambda message: None)

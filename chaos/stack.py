@@ -31,6 +31,7 @@ INTAKE_REPLICA = "intake-2"
 # load), and near-identical load reports must not be linked as duplicates of one another.
 STACK_ENV = {
     "LAPOR_RATE_LIMIT_IP_PER_HOUR": "0",
+    "LAPOR_RATE_LIMIT_READS_PER_MINUTE": "0",
     "LAPOR_DUPLICATE_SIMILARITY": "1.01",
     "LAPOR_RPC_TIMEOUT": "10",
     # A local run: notifications may print a channel no adapter is named for (the log adapter), as in `make run`.

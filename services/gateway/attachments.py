@@ -16,7 +16,7 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import policy
+from services.gateway import limits, policy
 from services.gateway.http import MAX_BODY_BYTES, api, json_response, list_envelope, parse_json
 from services.gateway.proxy import http
 from services.intake import attachments
@@ -169,6 +169,7 @@ class AttachmentRoutes:
     @api
     def download_attachment(self, request, tracking_id, attachment_id):
         """The file's bytes as stored, served as a download under the type judged from its content."""
+        self.rate_limits.check(limits.READ, request.remote_addr)
         view, audience = self._seen_report(request, _checked_tracking_id(tracking_id))
         return self._attachment_download(view, audience, attachment_id)
 

@@ -13,6 +13,7 @@ PHONE = "phone"
 API_KEY = "api_key"
 ACCESS_CODE = "access_code"  # requests for a new access code, per client address
 TWITTER_CRC = "twitter_crc"  # Twitter/X CRC challenges answered, per client address (each one is an HMAC we sign)
+READ = "read"  # public reads that cost the store a query or more each: lists, searches, figures, downloads
 
 Bucket = namedtuple("Bucket", "config_key default window")
 BUCKETS = {
@@ -22,6 +23,9 @@ BUCKETS = {
     ACCESS_CODE: Bucket("RATE_LIMIT_ACCESS_CODE_PER_DAY", 10, timedelta(days=1)),
     # X asks on registration, hourly and when an operator triggers it: 30 an hour is far beyond that.
     TWITTER_CRC: Bucket("RATE_LIMIT_TWITTER_CRC_PER_HOUR", 30, timedelta(hours=1)),
+    # Per client address; a district behind one carrier-grade NAT shares it, so it is generous: a person
+    # browsing asks a few a minute, a scraper or a loop hundreds.
+    READ: Bucket("RATE_LIMIT_READS_PER_MINUTE", 300, timedelta(minutes=1)),
 }
 UNLIMITED = 0
 

@@ -99,6 +99,7 @@ class Open311Routes:
     @http("GET", f"{PREFIX}/requests.<fmt>")
     @open311_api
     def open311_list_requests(self, request):
+        self.rate_limits.check(limits.READ, request.remote_addr)
         query = open311.list_query(request.args.to_dict(flat=False), now())
         return self._open311_requests(request, self.tracking.open311_requests(query))
 

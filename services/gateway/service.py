@@ -169,6 +169,7 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     @http("GET", "/api/v1/reports")
     @api
     def list_reports(self, request):
+        self.rate_limits.check(limits.READ, request.remote_addr)
         return json_response(self.tracking.feed(request.args.to_dict()))
 
     @http("GET", "/api/v1/reports/<tracking_id>")
@@ -265,6 +266,7 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     @api
     def sla_stats(self, request):
         """Public SLA compliance figures per agency and period (counts only: nothing of a report's content)."""
+        self.rate_limits.check(limits.READ, request.remote_addr)
         return json_response(self.sla.figures(request.args.to_dict()))
 
     @http("GET", "/api/v1/calendar")

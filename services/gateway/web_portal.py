@@ -13,7 +13,7 @@ from services.gateway import web_format, web_session, web_text
 from services.gateway.attachments import FORM_ALLOWANCE_BYTES, upload_of
 from services.gateway.code_requests import REQUESTED, request_new_code
 from services.gateway.http import MAX_BODY_BYTES
-from services.gateway.limits import IP
+from services.gateway.limits import IP, READ
 from services.gateway.proxy import http
 from services.gateway.web_base import WebBase, error_text, field_errors, is_htmx, redirect, web_page
 from services.intake.attachments import Candidate, check_files
@@ -181,6 +181,7 @@ class PortalPages(WebBase):
     @web_page
     def tracked_attachment(self, visit, tracking_id, attachment_id):
         """An attachment as the reporter (with the remembered code) or the public may see it."""
+        self.rate_limits.check(READ, visit.request.remote_addr)
         tracking_id = _checked_id(tracking_id)
         code = self._remembered_code(visit, tracking_id)
         if code:
@@ -191,6 +192,7 @@ class PortalPages(WebBase):
     @http("GET", "/laporan/<tracking_id>/lampiran/<attachment_id>")
     @web_page
     def public_attachment(self, visit, tracking_id, attachment_id):
+        self.rate_limits.check(READ, visit.request.remote_addr)
         tracking_id = _checked_id(tracking_id)
         return self._attachment_download(self.tracking.report(tracking_id), "public", attachment_id)
 
@@ -224,6 +226,7 @@ class PortalPages(WebBase):
     @http("GET", "/laporan")
     @web_page
     def feed_page(self, visit):
+        self.rate_limits.check(READ, visit.request.remote_addr)
         args = visit.request.args
         filters = web_format.clean_query(args, FEED_FILTERS)
         page = web_format.positive_page(args.get("page"))

@@ -27,11 +27,12 @@ def stack(store, tmp_path_factory):
         ports={name: free_port() for name in launcher.SERVICES},
         db_prefix=f"e2e{uuid.uuid4().hex[:6]}_",
         # Every request comes from 127.0.0.1, and the tests send many near-identical reports: the
-        # per-address limit and duplicate linking have their own integration tests. Stats are counted on every
+        # per-address limits and duplicate linking have their own integration tests. Stats are counted on every
         # call (tests compare before and after); their snapshot and the SLA figures' cache have their own
         # integration tests.
         extra_env={"LAPOR_ID_BLOCK_SIZE": str(ID_BLOCK_SIZE), "LAPOR_RPC_TIMEOUT": "10",
-                   "LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_DUPLICATE_SIMILARITY": "1.01",
+                   "LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_RATE_LIMIT_READS_PER_MINUTE": "0",
+                   "LAPOR_DUPLICATE_SIMILARITY": "1.01",
                    "LAPOR_STATS_MAX_AGE_SECONDS": "0", "LAPOR_SLA_FIGURES_MAX_AGE_SECONDS": "0"},
     )
     launcher.prepare(settings, log=lambda message: None)

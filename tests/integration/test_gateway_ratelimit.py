@@ -13,6 +13,7 @@ from services.gateway.storage import GatewayRepository
 from services.intake.storage import IntakeRepository
 from services.notifications.service import NotificationsService
 from services.notifications.storage import NotificationsRepository
+from services.sla.service import SlaService
 from services.tracking.storage import TrackingRepository
 from tests.support.bus import hook
 from tests.support.factories import make_report
@@ -155,3 +156,23 @@ def test_a_new_access_code_goes_out_without_the_gateway_waiting_and_is_limited_p
                       if m["template"] == "access_code_reissued"], message="the new code sent")
     again = requests.post(f"{url}/api/v1/reports/{tracking_id}/access-code", timeout=30)
     assert again.status_code == 429 and again.json()["error"]["code"] == "rate_limited"
+
+
+def test_public_reads_that_cost_the_store_are_limited_per_address(start_gateway, start_service, counters):
+    """Issue 13 item 12: lists, searches, SLA figures and Open311 lists had no read limit, so one client could
+    keep the store busy for everyone. A single report view is not counted (reporters poll their own)."""
+    start_service(SlaService)
+    url, _ = start_gateway(RATE_LIMIT_READS_PER_MINUTE=3)
+    reads = [f"{url}/api/v1/reports?q=pohon", f"{url}/api/v1/stats/sla", f"{url}/open311/v2/requests.json"]
+    assert [requests.get(read, timeout=30).status_code for read in reads] == [200, 200, 200]
+    assert requests.get(f"{url}/api/v1/reports/10000004", timeout=30).status_code == 404  # not counted
+
+    refused = requests.get(f"{url}/api/v1/reports?q=jalan", timeout=30)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) <= 60
+    open311 = requests.get(f"{url}/open311/v2/requests.json", timeout=30)
+    assert open311.status_code == 429 and open311.json()[0]["code"] == 429
+    assert requests.get(f"{url}/laporan", timeout=30).status_code == 429
+    assert submit(url).status_code == 201  # submissions count in a bucket of their own
+    [counter] = counters.find({"_id": {"$regex": "^read:"}})
+    assert "127.0.0.1" not in str(counter)

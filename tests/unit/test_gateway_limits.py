@@ -16,7 +16,7 @@ CONFIG_YAML = Path(__file__).resolve().parents[2] / "services" / "gateway" / "co
 
 def test_without_settings_each_bucket_takes_its_default():
     assert limits.limits_from_config({}) == {"ip": 60, "phone": 20, "api_key": 600, "access_code": 10,
-                                             "twitter_crc": 30}
+                                             "twitter_crc": 30, "read": 300}
 
 
 def test_config_yaml_defaults_match_the_code(monkeypatch):
@@ -34,7 +34,7 @@ def test_an_environment_override_reaches_the_limits(monkeypatch):
     setup_yaml_parser()
     config = yaml.safe_load(CONFIG_YAML.read_text())
     assert limits.limits_from_config(config) == {"ip": 7, "phone": limits.UNLIMITED, "api_key": 600,
-                                                 "access_code": 10, "twitter_crc": 30}
+                                                 "access_code": 10, "twitter_crc": 30, "read": 300}
 
 
 @pytest.mark.parametrize("value, expected", [(3, 3), ("3", 3), (" 12 ", 12), (0, 0), ("0", 0), (None, 60), ("", 60)])
