@@ -129,6 +129,24 @@ def shown_attachment(item, tracking_id, with_filename):
             "url": f"/api/v1/reports/{tracking_id}/attachments/{item['id']}"}
 
 
+def streamed_parts(intake, tracking_id, attachment_id, parts):
+    """The file's bytes one 4 MiB part at a time, for a streamed response: a 24 MiB download held 40 MiB of the
+    gateway at once (issue 13 item 12). The first part is asked for now, so a missing file or an intake that does
+    not answer is still an error response; a later one that fails cuts the body short of its Content-Length,
+    which every client reports as a failed download."""
+    def part(index):
+        return base64.b64decode(intake.attachment_part(tracking_id, attachment_id, index)["content_b64"])
+
+    first = part(0)
+
+    def body():
+        yield first
+        for index in range(1, parts):
+            yield part(index)
+
+    return body()
+
+
 def content_disposition(filename):
     """RFC 6266: an ASCII fallback for old clients, and the UTF-8 name (RFC 5987) for the rest."""
     fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%' else "_" for ch in filename)
@@ -180,10 +198,9 @@ class AttachmentRoutes:
         item = next((item for item in listed if item["id"] == attachment_id), None)
         if item is None:
             raise NotFound("Lampiran tidak ditemukan.")
-        content = b"".join(
-            base64.b64decode(self.intake.attachment_part(view["tracking_id"], attachment_id, index)["content_b64"])
-            for index in range(attachments.part_count(item["size"])))
-        return Response(content, status=200, mimetype=item["content_type"], headers={
+        body = streamed_parts(self.intake, view["tracking_id"], attachment_id, attachments.part_count(item["size"]))
+        return Response(body, status=200, mimetype=item["content_type"], direct_passthrough=True, headers={
+            "Content-Length": str(item["size"]),
             "Content-Disposition": content_disposition(item["filename"]),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
