@@ -28,6 +28,7 @@ from services.routing.storage import RoutingRepository
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "tracking", "notifications", "sla", "gateway")
+PII_KEY_HOLDERS = ("intake",)  # the one service that encrypts and decrypts reporters' contacts
 DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "routing": 8002, "tracking": 8003, "notifications": 8004, "sla": 8005}
 
 
@@ -156,6 +157,8 @@ def service_processes(settings, services=SERVICES, port_overrides=None):
     processes = []
     for name in services:
         env = dict(base_env)
+        if name not in PII_KEY_HOLDERS:
+            env.pop("LAPOR_PII_KEY", None)  # only intake opens reporters' contacts (issue 13)
         if name in settings.service_uris:
             env["LAPOR_AMQP_URI"] = settings.service_uris[name]
         if port_overrides and name in port_overrides:

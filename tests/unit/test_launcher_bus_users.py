@@ -58,3 +58,11 @@ def test_compose_s_topology_job_is_told_which_passwords_are_missing(monkeypatch,
     assert bus_accounts.main(["services", "--from-env"]) == 2  # before any call to the broker
     assert capsys.readouterr().err == ("error: set LAPOR_BUS_PASSWORD_SLA, LAPOR_BUS_PASSWORD_GATEWAY (a URL-safe "
                                        "password for each service's broker user)\n")
+
+
+def test_only_intake_is_given_the_pii_key(monkeypatch):
+    """Issue 13: every service got LAPOR_PII_KEY, which opens every reporter's contact; only intake uses it."""
+    monkeypatch.setenv("LAPOR_PII_KEY", "from-the-shell")
+    env = {name: env for name, _, env in launcher.service_processes(settings())}
+    assert env["intake"]["LAPOR_PII_KEY"] == "p"
+    assert [name for name in env if "LAPOR_PII_KEY" in env[name]] == ["intake"]
