@@ -32,6 +32,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # befor
 
 from devstack.rabbit import DEFAULT_AMQP_URI, Management  # noqa: E402
 from services.common.caller import GOVERNMENT_PREFIX  # noqa: E402
+from services.common.secret_files import SecretFileError, resolve_secret_files  # noqa: E402
 
 SERVICE_PREFIX = "lapor-"
 RPC_EXCHANGE = "nameko-rpc"
@@ -127,6 +128,11 @@ def main(argv=None):
                                                   "password, from var/secrets.env)")
     local.add_argument("service")
     args = parser.parse_args(argv)
+    try:
+        resolve_secret_files()  # LAPOR_AMQP_URI_FILE, LAPOR_BUS_PASSWORD_<SERVICE>_FILE (compose secrets)
+    except SecretFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     amqp_uri = os.environ.get("LAPOR_AMQP_URI", DEFAULT_AMQP_URI)
     management, vhost = Management(amqp_uri=amqp_uri), vhost_of(amqp_uri)
     from devstack.launcher import SERVICES

@@ -1,7 +1,8 @@
 """Run one LAPOR service: `python -m services.serve intake` (config services/intake/config.yaml).
 
 The same as `nameko run --config services/<name>/config.yaml services.<name>.service:<Class>`, minus
-eventlet's deprecation banner in every process's output.
+eventlet's deprecation banner in every process's output, and with `LAPOR_<SECRET>_FILE` read into
+`LAPOR_<SECRET>` first (services/common/secret_files.py).
 """
 import sys
 import warnings
@@ -27,6 +28,12 @@ def main(argv):
         print(f"usage: python -m services.serve {{{'|'.join(SERVICE_CLASSES)}}}", file=sys.stderr)
         return 2
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    from services.common.secret_files import SecretFileError, resolve_secret_files
+    try:
+        resolve_secret_files()  # LAPOR_<SECRET>_FILE, before nameko reads the config from the environment
+    except SecretFileError as exc:
+        print(f"{argv[0]}: {exc}", file=sys.stderr)
+        return 2
     from nameko.cli.main import main as nameko_main
 
     sys.argv = nameko_arguments(argv[0])
