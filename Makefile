@@ -40,6 +40,14 @@ evaluate: deps
 # Events a handler gave up on (parked after its retries), per service, over the bus of the local run:
 #   make dead-events                                   (list them; contacts and secrets hidden)
 #   make dead-events DEAD_EVENTS_ARGS="replay --service routing --event-type report_updated --until-done"
+# Encrypt every reporter contact, pending access code and file name again with the newest PII key, once
+# LAPOR_PII_KEY (or var/secrets.env's, for make run) is "<new>,<old>" and intake has restarted on it.
+.PHONY: rotate-pii-key
+rotate-pii-key: deps
+	@LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \
+	  LAPOR_PII_KEY="$${LAPOR_PII_KEY:-$$(sed -n 's/^LAPOR_PII_KEY=//p' var/secrets.env 2>/dev/null)}" \
+	  .venv/bin/python -m services.intake.rotate_pii_key
+
 .PHONY: dead-events
 dead-events: deps
 	@LAPOR_MONGO_URI="$${LAPOR_MONGO_URI:-mongodb://127.0.0.1:$${LAPOR_STORE_PORT:-27017}/}" \

@@ -198,3 +198,19 @@ class IntakeRepository(AuditLog, Repository):
 
     def _bucket(self):
         return gridfs.GridFS(self.db, collection=ATTACHMENT_BUCKET)
+
+    # Encrypted fields, for a PII key rotation (services/intake/rotate_pii_key.py).
+
+    ENCRYPTED_FIELDS = (("submissions", "contact_encrypted"), ("idempotency", "access_code_encrypted"),
+                        ("attachments_meta", "filename_encrypted"))
+
+    def encrypted_values(self, collection, field):
+        """(_id, token) of every document of `collection` with `field` set."""
+        for document in self.db[collection].find({}, {field: 1}):
+            if document.get(field):
+                yield document["_id"], document[field]
+
+    def replace_encrypted(self, collection, document_id, field, old, new):
+        """Compare-and-set: `field` becomes `new` only while it still holds `old`; whether it did."""
+        return self.db[collection].update_one({"_id": document_id, field: old},
+                                              {"$set": {field: new}}).modified_count == 1
