@@ -166,16 +166,17 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
         print(f"error ({exc.code}): {exc}{'; ' + problems if problems else ''}", file=sys.stderr)
         return 1
     except PyMongoError as exc:
-        print(f"error: the store at {maybe_sanitize_url(mongo_uri)} does not answer ({exc.__class__.__name__}), so nothing was replayed "
-              "(every replay is audited); is `make run` up? (or set LAPOR_MONGO_URI)", file=sys.stderr)
+        print(f"error: the store at {maybe_sanitize_url(mongo_uri)} does not answer ({exc.__class__.__name__}), "
+              "so nothing was replayed (every replay is audited); is `make run` up? (or set LAPOR_MONGO_URI)",
+              file=sys.stderr)
         return 1
     except (RpcTimeout, UnknownService) as exc:
         print(f"error: {args.service or 'a service'} does not answer on the bus ({exc.__class__.__name__}); is it "
               "running?", file=sys.stderr)
         return 1
     except (OSError, OperationalError) as exc:
-        print(f"error: the bus at {maybe_sanitize_url(amqp_uri)} does not answer ({exc.__class__.__name__}); is `make run` up? "
-              "(or set LAPOR_AMQP_URI)", file=sys.stderr)
+        print(f"error: the bus at {maybe_sanitize_url(amqp_uri)} does not answer ({exc.__class__.__name__}); "
+              "is `make run` up? (or set LAPOR_AMQP_URI)", file=sys.stderr)
         return 1
     finally:
         if client is not None:

@@ -6,7 +6,7 @@ import eventlet
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, Unavailable, ValidationFailed
+from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, ValidationFailed
 from services.common.events import now
 from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
