@@ -438,9 +438,11 @@ class RoutingService(DeadLetters, ObservedService):
         return True
 
     def _link_duplicate(self, event, original):
-        """Tell the newer reporter (a `duplicate_linked` entry) and count them once as the original's support.
+        """Tell the newer reporter (a `duplicate_linked` entry) and count them once as the original's support,
+        unless the newer report is confidential: a public count that moves would show it exists.
 
         Returns the report's version after the link (the event's own when the report had moved on already)."""
+        counted = not event["confidential"]
         change = {
             "kind": "duplicate_linked",
             "to_status": event["status"],
@@ -450,7 +452,9 @@ class RoutingService(DeadLetters, ObservedService):
             "actor": {"role": "system"},
             "automatic": True,
             "note": (f"Laporan ini serupa dengan laporan {original} yang masih ditangani di wilayah yang sama. "
-                     "Keduanya ditautkan (tidak digabung) dan laporan ini dihitung sebagai dukungan."),
+                     + ("Keduanya ditautkan (tidak digabung) dan laporan ini dihitung sebagai dukungan." if counted
+                        else "Keduanya ditautkan (tidak digabung); laporan rahasia tidak dihitung sebagai dukungan "
+                             "publik.")),
         }
         version = event["version"]
         try:
@@ -458,7 +462,8 @@ class RoutingService(DeadLetters, ObservedService):
         except IllegalTransition as exc:
             log.info("duplicate link of %s skipped: %s", event["tracking_id"], exc)
         try:
-            self.tracking.support(original, f"duplicate:{event['tracking_id']}")
+            if counted:
+                self.tracking.support(original, f"duplicate:{event['tracking_id']}")
         except NotFound:
             log.info("original %s of duplicate %s is not visible; no support counted", original, event["tracking_id"])
         self.metrics.counter("lapor_duplicates_linked", "New reports linked to an open one as its duplicate").inc()

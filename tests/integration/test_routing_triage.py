@@ -156,3 +156,21 @@ def test_a_stop_during_a_retrain_ends_the_training_and_frees_the_lease(start, se
     assert training.returncode == -signal.SIGKILL
     assert routing_repo.model_version() is None
     assert routing_repo.claim_lease("triage_training", "another-replica", 60)
+
+
+def test_a_confidential_near_duplicate_moves_no_public_count(start, routing_repo, tracking_repo):
+    """Issue 13 (low): a confidential report linked to a public original added +1 to its public support_count,
+    which showed that a hidden report about the same thing exists. It is linked, and not counted."""
+    submit, container = start(AUTO_DISPOSE_THRESHOLD=1.01)
+    submit("10000004", title="Jalan berlubang di Iringmulyo", body=POTHOLE)
+    triaged(routing_repo, "10000004")
+    submit("10000005", title="Lubang di jalan Pala", body=SAME_POTHOLE, confidential=True)
+    assert triaged(routing_repo, "10000005")["duplicate_of"] == "10000004"
+    linked = wait_for(lambda: [e for e in tracking_repo.entries("10000005", 2) if e["kind"] == "duplicate_linked"],
+                      message="the confidential reporter told of the link")
+    assert "tidak dihitung" in linked[0]["note"]
+    submit("10000006", title="Lubang jalan Pala", body=SAME_POTHOLE)  # a public one is counted, as before
+    assert triaged(routing_repo, "10000006")["duplicate_of"] == "10000004"
+    wait_for(lambda: "lapor_duplicates_linked_total 2.0" in metrics_of(container), message="both links made")
+    assert tracking_repo.db.supports.count_documents({"tracking_id": "10000004"}) == 1
+    assert tracking_repo.get_report("10000004")["support_count"] == 1
