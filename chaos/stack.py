@@ -257,7 +257,8 @@ class ChaosStack:
     def retrain(self, timeout=180):
         """routing.retrain() over RPC, as `make run` asks once the stack is up; in a process of its own
         (nameko's standalone proxy wants an eventlet-patched world, the harness does not)."""
-        command = [sys.executable, "-m", "chaos.retrain", self.settings.amqp_uri]
+        command = [sys.executable, "-m", "chaos.retrain",
+                   self.settings.service_uris.get("gateway", self.settings.amqp_uri)]  # retrain is the gateway's
         try:
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                                   env=dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore"))

@@ -19,7 +19,7 @@ import requests
 from devstack import topology
 from devstack.bus_accounts import SERVICE_PREFIX, ensure_service_users, service_user, uri_for, vhost_of
 from devstack.rabbit import Management
-from services.common.caller import broker_user_of
+from services.common.caller import StampedCluster, broker_user_of
 from services.routing.seed import seed as seed_reference_data, seed_demo_units
 from services.common.mongo import open_repository
 from services.gateway.admin import DEMO_ACCOUNTS, ensure_demo_accounts
@@ -138,9 +138,11 @@ def after_start(settings, log=print):
     """What `make run` does once every service answers: train the triage model now rather than at routing's
     first hourly run. Returns routing's answer (or None when it could not be asked)."""
     from nameko.standalone.rpc import ClusterRpcProxy  # eventlet-based: only once the services are up
+    # routing takes an operator's retrain from the gateway's broker user only
+    amqp_uri = getattr(settings, "service_uris", {}).get("gateway", settings.amqp_uri)
     try:
-        with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=120) as cluster:
-            trained = cluster.routing.retrain()
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as cluster:
+            trained = StampedCluster(cluster, amqp_uri).routing.retrain()
     except Exception as exc:  # noqa: BLE001 - the stack runs on the keyword taxonomy until the hourly run
         log(f"triage model not trained now ({type(exc).__name__}); routing trains it within the hour")
         return None

@@ -88,7 +88,9 @@ class RoutingService(DeadLetters, ObservedService):
     @stops_training
     @unavailable_on_store_error
     def retrain(self):
-        """Train the triage model now on the corpus and every disposition so far; returns what was trained."""
+        """Train the triage model now on the corpus and every disposition so far; returns what was trained.
+        An operator's call, through the gateway's broker user (make run's after_start): seconds of CPU each."""
+        self.caller.require()
         return self._train(only_if_due=False)
 
     @timer(interval=RETRAIN_INTERVAL_SECONDS)

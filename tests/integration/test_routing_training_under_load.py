@@ -10,6 +10,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.routing.service import RoutingService
 from services.tracking.service import TrackingService
+from tests.support.bus import cluster_proxy
 from tests.support.factories import make_submitted_event
 from tests.support.waiting import wait_for
 
@@ -29,7 +30,7 @@ def test_routing_keeps_disposing_and_answering_while_it_retrains(stack, service_
     trained = []
 
     def retrain_repeatedly():
-        with ClusterRpcProxy(service_config, timeout=120) as cluster:
+        with cluster_proxy(service_config, timeout=120) as cluster:  # as the gateway's broker user would
             for _ in range(RETRAINS):
                 trained.append(cluster.routing.retrain())
 

@@ -19,6 +19,7 @@ from services.common.errors import Forbidden
 from services.intake.service import IntakeService
 from services.intake.storage import IntakeRepository
 from services.routing.service import RoutingService
+from services.routing.storage import RoutingRepository
 from services.tracking.service import TrackingService
 from services.tracking.storage import TrackingRepository
 from tests.support.bus import service_proxy
@@ -193,3 +194,17 @@ def test_a_report_s_attachments_go_to_and_come_from_the_gateway_only(stack, open
         {"upload_id": FORGED_UPLOAD}) == 0
     with service_proxy("intake", stack["gateway"]) as intake:
         assert intake.attachments(tracking_id) == []
+
+
+def test_an_operator_s_retrain_comes_through_the_gateway_only(stack, start_service, open_repo):
+    """routing.retrain took anyone on the bus: seconds of CPU per call, at will."""
+    start_service(RoutingService, AMQP_URI=stack["routing"]["AMQP_URI"])
+    routing_repo = open_repo(RoutingRepository, "lapor_routing")
+    assert routing_repo.claim_lease("triage_training", "another-replica", 60)  # the gateway's call returns at once
+    for publisher in ("notifications", "tracking", "guest"):
+        with service_proxy("routing", stack[publisher]) as routing, pytest.raises(Forbidden):
+            routing.retrain()
+    with service_proxy("routing", stack["gateway"]) as routing:
+        assert routing.retrain() == {"trained": False, "reason": "another replica is training"}
+    refused = list(routing_repo.db.audit.find({"action": FORGED_CLAIM}))
+    assert [entry["details"]["method"] for entry in refused] == ["retrain"] * 3
