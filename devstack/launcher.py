@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "routing", "tracking", "notifications", "sla", "gateway")
 PII_KEY_HOLDERS = ("intake",)  # the one service that encrypts and decrypts reporters' contacts
 DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "routing": 8002, "tracking": 8003, "notifications": 8004, "sla": 8005}
+DEFAULT_METRICS_PORT = 8006  # the gateway's /metrics (LAPOR_GATEWAY_METRICS_PORT): its own port 8000 is public
+METRICS_PORT_ENV_VAR = "LAPOR_GATEWAY_METRICS_PORT"
 
 
 def port_env_var(service):
@@ -53,10 +55,20 @@ class StackSettings:
     sms_webhook_secret: str = ""  # the operator SMS gateway's; empty leaves the SMS webhook off (503)
     extra_env: dict = field(default_factory=dict)
     service_uris: dict = field(default_factory=dict)  # {service: its own LAPOR_AMQP_URI}; else amqp_uri
+    metrics_port: int = 0  # the gateway's private /metrics port; 0: a free one, chosen here
+
+    def __post_init__(self):
+        if not self.metrics_port:
+            self.metrics_port = free_port()
 
     @property
     def gateway_url(self):
         return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def metrics_url(self, name):
+        """Where Prometheus scrapes `name` (a service): the gateway on its private metrics port, the rest on theirs."""
+        port = self.metrics_port if name == "gateway" else self.ports[name]
+        return f"http://127.0.0.1:{port}/metrics"
 
     def environment(self):
         env = {
@@ -74,6 +86,7 @@ class StackSettings:
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
         env.update({port_env_var(name): str(port) for name, port in self.ports.items()})
+        env[METRICS_PORT_ENV_VAR] = str(self.metrics_port)
         env.update(self.extra_env)
         return env
 

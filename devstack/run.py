@@ -80,7 +80,8 @@ def start_store():
 
 def ports_in_use(settings):
     """Services listen with SO_REUSEPORT, so a second `make run` would share ports silently: refuse instead."""
-    return [f"{name}:{port}" for name, port in settings.ports.items() if port_open("127.0.0.1", port)]
+    ports = dict(settings.ports, **{"gateway metrics": settings.metrics_port})
+    return [f"{name}:{port}" for name, port in ports.items() if port_open("127.0.0.1", port)]
 
 
 def announce_when_healthy(settings, manager):
@@ -116,10 +117,11 @@ def main():
                                       sms_webhook_secret=local["LAPOR_SMS_WEBHOOK_SECRET"])
     settings.ports = {name: int(os.environ.get(launcher.port_env_var(name), port))
                       for name, port in launcher.DEFAULT_PORTS.items()}
+    settings.metrics_port = int(os.environ.get(launcher.METRICS_PORT_ENV_VAR, launcher.DEFAULT_METRICS_PORT))
     busy = ports_in_use(settings)
     if busy:
         say(f"cannot continue: ports already in use ({', '.join(busy)}); is another `make run` up? "
-            "Stop it, or choose other ports with LAPOR_HTTP_PORT and LAPOR_<SERVICE>_PORT.")
+            "Stop it, or choose other ports with LAPOR_HTTP_PORT, LAPOR_<SERVICE>_PORT and LAPOR_GATEWAY_METRICS_PORT.")
         if store is not None:
             store.stop()
         return 1

@@ -33,6 +33,7 @@ def service_config(rabbit_config, store, db_prefix):
     return {
         "AMQP_URI": rabbit_config["AMQP_URI"],
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+        "METRICS_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",  # the gateway's private /metrics listener
         "MONGO_URI": store.uri,
         "DB_PREFIX": db_prefix,
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -68,7 +69,8 @@ def start_service(container_factory, service_config):
     silently split each other's HTTP requests."""
 
     def start(service_cls, **overrides):
-        config = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", **overrides)
+        config = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}",
+                      METRICS_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", **overrides)
         container = container_factory(service_cls, config)
         container.start()
         return container

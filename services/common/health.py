@@ -30,6 +30,7 @@ from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer as MessageConsumer, QueueConsumer
 from nameko.rpc import Rpc
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, parse_address
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.wrappers import Response
@@ -356,3 +357,26 @@ class PoolFreeHttp(HttpRequestHandler):
 
 
 pool_free_http = PoolFreeHttp.decorator
+
+METRICS_SERVER_CONFIG_KEY = "METRICS_SERVER_ADDRESS"
+
+
+class MetricsWebServer(WebServer):
+    """A second listener, at `METRICS_SERVER_ADDRESS`, for a service whose own port is public (the gateway's): its
+    `/metrics` is served here only, where Prometheus reaches it and the internet does not."""
+
+    @property
+    def bind_addr(self):
+        address = self.container.config.get(METRICS_SERVER_CONFIG_KEY)
+        if not address:
+            raise RuntimeError(f"{METRICS_SERVER_CONFIG_KEY} must be set (host:port of the private metrics listener)")
+        return parse_address(address)
+
+
+class PrivatePoolFreeHttp(PoolFreeHttp):
+    """PoolFreeHttp on the MetricsWebServer instead of the service's own port."""
+
+    server = MetricsWebServer()
+
+
+private_pool_free_http = PrivatePoolFreeHttp.decorator

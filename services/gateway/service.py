@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from services.common.errors import Forbidden, InvalidTrackingId, LaporError, NotFound, ValidationFailed
 from services.common.events import now
+from services.common.health import private_pool_free_http
 from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
@@ -98,6 +99,11 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     auth = Auth()
     rate_limits = RateLimits()
     twitter = TwitterWebhook()
+
+    @private_pool_free_http("GET", "/metrics", answer="metrics")
+    def metrics_endpoint(self, request):
+        """Served on the private METRICS_SERVER_ADDRESS (LAPOR_GATEWAY_METRICS_PORT) only: the gateway's own port is
+        public, and its metrics (routes, outcomes, latencies, rate-limit refusals) are for the operators."""
     sms_webhook = SmsWebhook()
 
     @timer(interval=COUNTER_PURGE_INTERVAL_SECONDS)

@@ -31,7 +31,8 @@ def test_every_process_is_live_and_ready_on_its_own_port(stack):
         code, ready = launcher.ready_state(port)
         assert code == 200 and ready["failed"] == [], (name, ready)
         assert set(ready["checks"]) == {"store", "broker", "consumers", "workers"}
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        metrics_url = stack.settings.metrics_url("gateway") if name == "gateway" else f"http://127.0.0.1:{port}/metrics"
+        metrics = requests.get(metrics_url, timeout=5).text
         assert "lapor_workers_max" in metrics, name
     tracking_metrics = requests.get(f"http://127.0.0.1:{stack.ports['tracking']}/metrics", timeout=5).text
     assert 'lapor_consumer_oldest_unacked_seconds{entrypoint="health",service="tracking"}' in tracking_metrics

@@ -109,7 +109,7 @@ def test_bad_input_is_refused_field_by_field(stack):
 def test_every_service_serves_health_and_metrics(stack):
     for name, port in stack.settings.ports.items():
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        metrics = requests.get(stack.settings.metrics_url(name), timeout=10).text
         assert re.search(rf'lapor_entrypoint_calls_total{{entrypoint="\w+",outcome="ok",service="{name}"}} [1-9]', metrics)
         assert "lapor_entrypoint_latency_seconds_bucket" in metrics
 
