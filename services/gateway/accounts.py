@@ -1,6 +1,5 @@
 """Officer accounts and API clients in plain Python: roles, schemas, passwords, tokens, API keys, login limits."""
 import hashlib
-import hmac
 import math
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -9,6 +8,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.keys import derive_key, keyed_hash
 
 ROLES = ("national_admin", "agency_admin", "agency_officer", "supervisor", "api_client")
 # Roles that belong to one agency (an agency admin) or one unit (an officer); the others see nationally.
@@ -138,7 +139,7 @@ def needs_rehash(password_hash):
 
 def token_key(secret_key):
     """A signing key of its own, derived from SECRET_KEY, so tokens and access-code hashes never share a key."""
-    return hmac.new(secret_key.encode(), b"lapor officer tokens", hashlib.sha256).digest()
+    return derive_key(secret_key, "officer tokens")
 
 
 def issue_token(account, agency, secret_key, ttl_seconds, issued_at):
@@ -191,8 +192,7 @@ def username_key(username, secret_key):
 
 def typed_username_hmac(secret_key, username):
     """A keyed hash of a name as typed at sign-in: repeated tries of one name show as one, the text never does."""
-    key = hmac.new(secret_key.encode(), b"lapor typed usernames", hashlib.sha256).digest()
-    return hmac.new(key, username.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "typed usernames", username)
 
 
 def typed_username_hint(username):

@@ -1,11 +1,10 @@
 """Rate limits at the edge in plain Python: the buckets, their limits from config, windows and hashed keys."""
-import hashlib
-import hmac
 import math
 import re
 from collections import namedtuple
 from datetime import timedelta
 
+from services.common.keys import keyed_hash
 from services.gateway.accounts import over_limit, retry_after_seconds
 
 IP = "ip"
@@ -61,8 +60,7 @@ def canonical_key(bucket, key):
 def counter_id(secret_key, bucket, key):
     """`<bucket>:<HMAC-SHA256 of the key>`: the counter's id, so no phone number, address or API key is
     kept in clear (a plain hash of a phone number is reversed by trying them all)."""
-    message = f"rate-limit:{bucket}:{canonical_key(bucket, key)}".encode()
-    return f"{bucket}:{hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()}"
+    return f"{bucket}:{keyed_hash(secret_key, 'rate-limit counters', f'rate-limit:{bucket}:{canonical_key(bucket, key)}')}"
 
 
 def refusal(limit, hits, window_started_at, at, window):

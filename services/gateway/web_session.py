@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from services.common.keys import derive_key, keyed_hash
+
 SESSION_COOKIE = "lapor_sesi"        # an officer's bearer token (the same JWT the API issues)
 BROWSER_COOKIE = "lapor_peramban"    # a random value per browser: what forms are bound to before anyone signs in
 ACCESS_COOKIE = "lapor_akses"        # the reporter's tracking ID and access code, sealed
@@ -21,13 +23,9 @@ LANGUAGE_SECONDS = 365 * 24 * 3600
 HOME = "/konsol"                    # where a sign-in goes without a usable `next`
 
 
-def _derived_key(secret_key, purpose):
-    return hmac.new(secret_key.encode(), f"lapor web {purpose}".encode(), hashlib.sha256).digest()
-
-
 def csrf_token(secret_key, binding):
     """The token every POST form carries: an HMAC of the browser's session (or browser cookie) value."""
-    return hmac.new(_derived_key(secret_key, "csrf"), binding.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash(secret_key, "web csrf", binding)
 
 
 def csrf_ok(secret_key, binding, token):
@@ -39,7 +37,9 @@ def new_browser_value():
 
 
 def _fernet(secret_key, purpose):
-    return Fernet(base64.urlsafe_b64encode(_derived_key(secret_key, f"seal {purpose}")))
+    """A Fernet key per purpose, below the sealed cookies' own derived key."""
+    key = hmac.new(derive_key(secret_key, "web seal"), purpose.encode(), hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(secret_key, purpose, payload):

@@ -1,9 +1,9 @@
 """SMS in an SMSC's deliver_sm PDUs as pure functions: receipts told apart, text decoded, parts joined, a stable id."""
 import hashlib
-import hmac
 import time
 from collections import namedtuple
 
+from services.common.keys import keyed_hash
 from services.intake.sms import normalize_phone
 
 # GSM 03.38 default alphabet, one character per septet; SMPP carries it unpacked, one septet per octet.
@@ -157,8 +157,8 @@ def delivery(part, received_at):
 def group_key(secret_key, source, ref, total):
     """The stored name of one long SMS's parts: sender, reference and part count under a keyed hash, since a plain
     hash of a phone number and a small reference is undone by trying them all."""
-    digest = hmac.new(secret_key.encode(), f"{sender_key(source)}\n{ref}\n{total}".encode(), hashlib.sha256)
-    return f"smpp-parts:{digest.hexdigest()[:40]}"
+    digest = keyed_hash(secret_key, "sms parts", f"{sender_key(source)}\n{ref}\n{total}")
+    return f"smpp-parts:{digest[:40]}"
 
 
 class SenderCap:

@@ -6,6 +6,7 @@ from datetime import date, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.common.events import submitted_by_api_key
+from services.common.keys import keyed_hash
 
 STATUSES = ("received", "verified", "disposed", "in_progress", "completed", "rejected", "archived")
 FINAL_STATUSES = frozenset({"completed", "rejected", "archived"})
@@ -207,6 +208,12 @@ def shows_reporter(report, audience):
 
 def supporter_key(secret_key, tracking_id, client_address):
     """One support per report and address, without keeping the address: a keyed hash of it."""
+    return f"{tracking_id}:{keyed_hash(secret_key, 'supporters', client_address)}"
+
+
+def legacy_supporter_key(secret_key, tracking_id, client_address):
+    """The key supports got before the keys were separated (HMAC under the server secret itself): looked up too,
+    so an address that supported a report then does not count again now."""
     digest = hmac.new(secret_key.encode(), client_address.encode(), hashlib.sha256).hexdigest()
     return f"{tracking_id}:{digest}"
 
@@ -214,8 +221,7 @@ def supporter_key(secret_key, tracking_id, client_address):
 def access_failure_counters(secret_key, tracking_id, client_address):
     """[(counter id, limit)] a wrong code counts against: this report from this client, and this client on any
     report; the address kept only as a keyed hash."""
-    message = f"access-failure:{client_address or 'unknown'}".encode()
-    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+    digest = keyed_hash(secret_key, "access failures", f"access-failure:{client_address or 'unknown'}")
     return [(f"{tracking_id}:{digest}", ACCESS_FAILURE_LIMIT), (f"client:{digest}", ACCESS_CLIENT_FAILURE_LIMIT)]
 
 

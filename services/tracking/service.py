@@ -165,7 +165,8 @@ class TrackingService(DeadLetters, ObservedService):
         """Dukungan: one per report and client address; a repeat changes nothing."""
         key = self._supporter_key(tracking_id, client_address)
         self._audience(self._get(tracking_id), None)  # the public's: a confidential report is 404
-        supported = self.storage.add_support(key, tracking_id)
+        legacy = domain.legacy_supporter_key(self.secrets.secret_key, tracking_id, client_address)
+        supported = self.storage.add_support(key, tracking_id, also_known_as=legacy)
         return {"tracking_id": tracking_id, "support_count": self._get(tracking_id)["support_count"],
                 "supported": supported}
 

@@ -216,8 +216,11 @@ class TrackingRepository(AuditLog, Repository):
         )
         return record["count"]
 
-    def add_support(self, support_id, tracking_id):
-        """One support per key; the report's count goes up only when this one is new."""
+    def add_support(self, support_id, tracking_id, also_known_as=None):
+        """One support per key; the report's count goes up only when this one is new (and no support is kept under
+        `also_known_as`, the key the same supporter had before the keys were separated)."""
+        if also_known_as and self.db.supports.find_one({"_id": also_known_as}, {"_id": 1}) is not None:
+            return False
         try:
             self.db.supports.insert_one({"_id": support_id, "tracking_id": tracking_id, "at": now()})
         except DuplicateKeyError:

@@ -65,7 +65,7 @@ def test_normalize_rejects_malformed_codes(text):
 
 def test_hash_is_hex_sha256_but_not_a_plain_hash_of_the_code():
     digest = make_hash()
-    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert re.fullmatch(r"k1:[0-9a-f]{64}", digest)  # k1: the access codes' own derived key
     assert digest != hashlib.sha256(b"7K3MQ9ZT").hexdigest()
 
 
