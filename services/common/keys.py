@@ -23,6 +23,7 @@ LABELS = (
     "supporters",             # tracking: one support per report and address
     "access failures",        # tracking: wrong-code counters per report and client
     "sms parts",              # intake: the stored name of a long SMS's parts
+    "work challenges",        # gateway: proof-of-work challenges past the per-address limit
 )
 
 

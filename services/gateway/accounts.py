@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.addresses import counted_address
 from services.common.keys import derive_key, keyed_hash
 
 ROLES = ("national_admin", "agency_admin", "agency_officer", "supervisor", "api_client")
@@ -201,7 +202,7 @@ def typed_username_hint(username):
 
 
 def address_key(client_address):
-    return f"address:{client_address or 'unknown'}"
+    return f"address:{counted_address(client_address) or 'unknown'}"
 
 
 def over_limit(attempts, limit):

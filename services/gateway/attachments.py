@@ -16,7 +16,7 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import limits, policy
+from services.gateway import limits, policy, proof_of_work
 from services.gateway.http import MAX_BODY_BYTES, api, json_response, list_envelope, parse_json
 from services.gateway.proxy import http
 from services.intake import attachments
@@ -253,7 +253,7 @@ class AttachmentRoutes:
         if principal is not None:  # an API client
             view = self._open_report(self.tracking.report(tracking_id, viewer=principal))
             return {"role": "api_client", "username": principal["username"]}, view
-        self.rate_limits.check("ip", request.remote_addr)
+        self.rate_limits.check(limits.IP, request.remote_addr, proof=request.headers.get(proof_of_work.HEADER))
         access_code = request.headers.get("X-Access-Code") or None
         if access_code is None:
             self.tracking.report(tracking_id)  # 404 for a confidential report, as for any reporter action

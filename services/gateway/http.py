@@ -7,6 +7,7 @@ import re
 from werkzeug.wrappers import Response
 
 from services.common.errors import LaporError, ValidationFailed
+from services.gateway import proof_of_work
 from services.gateway.exceptions import FILE_HEADLINES, HTTP_STATUS, MESSAGES, TooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,10 @@ def error_response(exc, lang):
             field: [m[lang] if isinstance(m, dict) else str(m) for m in messages]
             for field, messages in exc.fields.items()
         }
+    if exc.code == "rate_limited" and exc.fields.get("challenge"):
+        # a soft limit (services.gateway.proof_of_work): solve it and send the proof with the next try
+        error["work"] = {"challenge": exc.fields["challenge"], "bits": exc.fields.get("work_bits"),
+                         "header": proof_of_work.HEADER}
     headers = {"Retry-After": str(exc.retry_after)} if exc.code == "rate_limited" else None
     return json_response({"error": error}, status=status, headers=headers)
 

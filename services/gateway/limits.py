@@ -4,6 +4,7 @@ import re
 from collections import namedtuple
 from datetime import timedelta
 
+from services.common.addresses import counted_address
 from services.common.keys import keyed_hash
 from services.gateway.accounts import over_limit, retry_after_seconds
 
@@ -27,10 +28,37 @@ BUCKETS = {
     READ: Bucket("RATE_LIMIT_READS_PER_MINUTE", 300, timedelta(minutes=1)),
 }
 UNLIMITED = 0
+ADDRESS_BUCKETS = (IP, ACCESS_CODE, TWITTER_CRC, READ)  # keyed by the client's address
 
 # "+62 812-3456-7890", "6281234567890" and "081234567890" are one sender: what follows the 0 or 62.
 _NOT_DIGITS = re.compile(r"\D")
 _INDONESIAN_PREFIX = re.compile(r"^(?:62|0)")
+
+
+# Soft buckets: past the limit, a request with a proof of work passes (services.gateway.proof_of_work), up to a
+# ceiling of every hit in the window (0: none). One carrier-grade NAT address can be a whole district.
+Soft = namedtuple("Soft", "work_bits ceiling")
+SOFT_BUCKETS = {
+    IP: (("RATE_LIMIT_IP_WORK_BITS", 18), ("RATE_LIMIT_IP_CEILING_PER_HOUR", 1200)),
+}
+MAX_WORK_BITS = 26
+
+
+def soft_limits_from_config(config):
+    """{bucket: Soft(work_bits, ceiling)}; work_bits 0 makes the limit hard again."""
+    soft = {}
+    for bucket, ((bits_key, bits_default), (ceiling_key, ceiling_default)) in SOFT_BUCKETS.items():
+        bits = config.get(bits_key)
+        bits = bits_default if bits in (None, "") else _whole_number(bits_key, bits)
+        if bits > MAX_WORK_BITS:
+            raise ValueError(f"{bits_key} must be at most {MAX_WORK_BITS} (each bit doubles a client's work)")
+        ceiling = config.get(ceiling_key)
+        soft[bucket] = Soft(bits, ceiling_default if ceiling in (None, "") else _whole_number(ceiling_key, ceiling))
+    return soft
+
+
+def over_ceiling(hits, ceiling):
+    return ceiling != UNLIMITED and hits > ceiling
 
 
 def limits_from_config(config):
@@ -54,6 +82,8 @@ def canonical_key(bucket, key):
     text = str(key).strip() if key is not None else ""
     if bucket == PHONE:
         text = _INDONESIAN_PREFIX.sub("", _NOT_DIGITS.sub("", text))
+    elif bucket in ADDRESS_BUCKETS:
+        text = counted_address(text)  # an IPv6 client by its /64
     return text or "unknown"
 
 
@@ -68,6 +98,12 @@ def refusal(limit, hits, window_started_at, at, window):
     if limit == UNLIMITED or not over_limit(hits, limit):
         return None
     return retry_after_seconds(window_started_at, at, window)
+
+
+def work_message(retry_after):
+    """The refusal of a soft bucket: the client may prove some work and try again at once."""
+    return (f"Terlalu banyak laporan dari jaringan Anda. Selesaikan tantangan (`work`, kirim lewat X-Lapor-Proof) "
+            f"lalu kirim lagi, atau coba lagi dalam {math.ceil(retry_after / 60)} menit.")
 
 
 def refusal_message(retry_after):

@@ -121,6 +121,9 @@ def _header(name, description, **schema):
             "schema": schema or {"type": "string"}}
 
 
+PROOF_HEADER = _header("X-Lapor-Proof", "Past the soft per-address limit: `<challenge>:<solution>` for the challenge "
+                       "of the last 429 (`error.work`); the SHA-256 of that string starts with `bits` zero bits.",
+                       type="string", maxLength=200)
 PAGE = [_query("page", "Page number, from 1.", type="integer", minimum=1),
         _query("per_page", "Items per page (at most 200).", type="integer", minimum=1, maximum=200)]
 
@@ -176,7 +179,8 @@ def _citizen_paths():
                     _header("Idempotency-Key", "A replay within 24 hours answers the same (16–128 ASCII).",
                             type="string", minLength=16, maxLength=128),
                     _header("X-Lapor-Channel", "The mobile app sends `mobile`.", type="string",
-                            enum=["web", "mobile"])],
+                            enum=["web", "mobile"]),
+                    PROOF_HEADER],
                 description="With X-API-Key the channel is `api` and the system may read the report back in full."),
         },
         "/api/v1/reports/{tracking_id}": {"get": _operation(
@@ -229,7 +233,7 @@ def _attachment_paths():
             "post": _operation(
                 "upload_attachments", "reports", "Attach files (photos, PDF, video) to an open report",
                 {201: _answer(schemas.AttachmentsAddedSchema, "Stored")},
-                (400, 401, 403, 404, 409, 413, 415, 429, 503), security=VIEWERS[1:], parameters=[report_id],
+                (400, 401, 403, 404, 409, 413, 415, 429, 503), security=VIEWERS[1:], parameters=[report_id, PROOF_HEADER],
                 body={"required": True, "content": {MULTIPART: {"schema": {
                     "type": "object", "required": ["file"], "additionalProperties": False,
                     "properties": {"file": FILES}}}}},

@@ -42,6 +42,15 @@ class ErrorDetailSchema(ClosedSchema):
     message = _present(fields.String)
     field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields", metadata={
         "description": "validation_error (or a refused attachment): the messages per field."})
+    work = fields.Nested("WorkChallengeSchema", metadata={
+        "description": "rate_limited past the soft per-address limit: solve it and send X-Lapor-Proof."})
+
+
+class WorkChallengeSchema(ClosedSchema):
+    challenge = _present(fields.String, metadata={"description": "<expires>.<bits>.<nonce>.<mac>, 5 minutes, once."})
+    bits = _present(fields.Integer, metadata={
+        "description": "Leading zero bits the SHA-256 of `<challenge>:<solution>` must have."})
+    header = _present(fields.String, metadata={"description": "X-Lapor-Proof: send `<challenge>:<solution>` in it."})
 
 
 class ErrorSchema(ClosedSchema):

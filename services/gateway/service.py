@@ -13,7 +13,7 @@ from services.common.mongo import MongoStore
 from services.common.rpc import TimedRpc
 from services.common.service_base import ObservedService
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import limits, openapi, policy
+from services.gateway import limits, openapi, policy, proof_of_work
 from services.gateway.attachments import AttachmentRoutes
 from services.gateway.auth import Auth, bearer_token
 from services.gateway.code_requests import request_new_code, requested_notice
@@ -131,7 +131,7 @@ class GatewayService(WebPages, Open311Routes, AttachmentRoutes, DeadEventRoutes,
     def submit_report(self, request):
         system = self._government_system(request)
         if system is None:
-            self.rate_limits.check("ip", request.remote_addr)
+            self.rate_limits.check(limits.IP, request.remote_addr, proof=request.headers.get(proof_of_work.HEADER))
             channel, client = request.headers.get("X-Lapor-Channel", "web"), "public"
             channel = channel if channel in SUBMISSION_CHANNELS else "web"
         else:

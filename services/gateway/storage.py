@@ -85,7 +85,19 @@ class GatewayRepository(AuditLog, Repository):
         had expired by then go too. Returns how many went."""
         counters = sum(self.db[name].delete_many({"window_started_at": {"$lt": opened_before}}).deleted_count
                        for name in COUNTER_COLLECTIONS)
-        return counters + self.db.revoked_tokens.delete_many({"expires_at": {"$lt": opened_before}}).deleted_count
+        expired = sum(self.db[name].delete_many({"expires_at": {"$lt": opened_before}}).deleted_count
+                      for name in ("revoked_tokens", "work_proofs"))
+        return counters + expired
+
+    # Proofs of work past the per-address limit: each challenge's nonce passes once, kept until it expires.
+
+    def claim_work_proof(self, nonce, expires_at):
+        """True the first time `nonce` is claimed, False after (a proof sent twice passes once)."""
+        try:
+            self.db.work_proofs.insert_one({"_id": nonce, "expires_at": expires_at})
+        except DuplicateKeyError:
+            return False
+        return True
 
     # Signed-out tokens: `_id` is the token's id (its `jti`), kept until the token would have expired anyway.
 

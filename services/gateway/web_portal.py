@@ -9,7 +9,7 @@ from services.common.errors import (
     UnsupportedMediaType, ValidationFailed,
 )
 from services.common.tracking_ids import is_valid_tracking_id
-from services.gateway import web_format, web_session, web_text
+from services.gateway import proof_of_work, web_format, web_session, web_text
 from services.gateway.attachments import FORM_ALLOWANCE_BYTES, upload_of
 from services.gateway.code_requests import REQUESTED, request_new_code
 from services.gateway.http import MAX_BODY_BYTES
@@ -59,7 +59,7 @@ class PortalPages(WebBase):
             return self._submit_form(visit, {}, {"attachments": [visit.t("field.attachments_too_large")]}, 413)
         visit.check_csrf(form)
         try:
-            self.rate_limits.check(IP, request.remote_addr)
+            self.rate_limits.check(IP, request.remote_addr, proof=form.get(proof_of_work.FORM_FIELD))
             if uploads:
                 check_files([Candidate(u.filename, u.head, u.size) for u in uploads], self.attachment_limits)
             receipt = self.intake.submit(web_format.submission_from_form(form), channel="web",
@@ -67,9 +67,16 @@ class PortalPages(WebBase):
                                          attachments=self._stage(uploads) if uploads else None)
         except (ValidationFailed, TooLarge, UnsupportedMediaType) as exc:
             return self._submit_form(visit, form, field_errors(exc, visit.lang), 400)
-        except (RateLimited, IdempotencyConflict) as exc:
-            return self._submit_form(visit, form, {"_form": [error_text(exc, visit.lang)]}, 429
-                                     if isinstance(exc, RateLimited) else 409)
+        except RateLimited as exc:
+            challenge = exc.fields.get("challenge")
+            if not challenge:
+                return self._submit_form(visit, form, {"_form": [error_text(exc, visit.lang)]}, 429)
+            minutes = max(1, -(-exc.retry_after // 60))
+            # past the soft per-address limit: the form again, with a challenge lapor.js solves (proof_of_work)
+            return self._submit_form(visit, form, {"_form": [visit.t("submit.work", minutes=minutes)]}, 429,
+                                     work={"challenge": challenge, "bits": exc.fields.get("work_bits")})
+        except IdempotencyConflict as exc:
+            return self._submit_form(visit, form, {"_form": [error_text(exc, visit.lang)]}, 409)
         sealed = web_session.seal(self.pages.secret_key, "receipt",
                                   {"tracking_id": receipt["tracking_id"], "access_code": receipt["access_code"]})
         # In a cookie of this browser, never in the URL: a URL is logged, kept in history and shared, and it showed
@@ -77,14 +84,14 @@ class PortalPages(WebBase):
         visit.set_cookie(web_session.RECEIPT_COOKIE, sealed, web_session.RECEIPT_SECONDS, path=RECEIPT_PATH)
         return redirect(RECEIPT_PATH)
 
-    def _submit_form(self, visit, values, errors, status=200):
+    def _submit_form(self, visit, values, errors, status=200, work=None):
         provinces, regencies = self._regions()
         categories = self._categories()
         return self._render(
             visit, "submit.html", status=status, values=values, errors=errors, provinces=provinces,
             regencies=regencies, agencies=self._public_agencies(), categories=categories["categories"]
             if isinstance(categories, dict) else categories,
-            idempotency_key=values.get("idempotency_key") or uuid.uuid4().hex)
+            idempotency_key=values.get("idempotency_key") or uuid.uuid4().hex, work=work)
 
     @http("GET", RECEIPT_PATH)
     @web_page

@@ -133,6 +133,14 @@ MESSAGES = {
     "submit.button": ("Kirim laporan", "Send report"),
     "submit.failed": ("Laporan belum terkirim: periksa isian yang ditandai.",
                       "The report was not sent: check the marked fields."),
+    "submit.work": ("Banyak laporan datang dari jaringan Anda dalam satu jam ini. Peramban Anda menyiapkan "
+                    "pengiriman (beberapa detik); setelah siap, tekan Kirim laporan lagi. Lampiran perlu dipilih "
+                    "lagi. Tanpa JavaScript, coba lagi dalam {minutes} menit.",
+                    "Many reports have come from your network this hour. Your browser is preparing the sending "
+                    "(a few seconds); once it is ready, press Send report again. Attachments need choosing again. "
+                    "Without JavaScript, try again in {minutes} minutes."),
+    "submit.work_busy": ("Menyiapkan pengiriman…", "Preparing to send…"),
+    "submit.work_ready": ("Siap: tekan Kirim laporan.", "Ready: press Send report."),
     "receipt.title": ("Laporan terkirim", "Report sent"),
     "receipt.intro": ("Terima kasih. Laporan Anda sudah kami terima.", "Thank you. We have received your report."),
     "receipt.keep": ("Simpan kode akses ini sekarang. Kode ini hanya ditampilkan sekali dan diperlukan untuk "

@@ -6,6 +6,7 @@ from datetime import date, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.common.events import submitted_by_api_key
+from services.common.addresses import counted_address
 from services.common.keys import keyed_hash
 
 STATUSES = ("received", "verified", "disposed", "in_progress", "completed", "rejected", "archived")
@@ -208,7 +209,7 @@ def shows_reporter(report, audience):
 
 def supporter_key(secret_key, tracking_id, client_address):
     """One support per report and address, without keeping the address: a keyed hash of it."""
-    return f"{tracking_id}:{keyed_hash(secret_key, 'supporters', client_address)}"
+    return f"{tracking_id}:{keyed_hash(secret_key, 'supporters', counted_address(client_address))}"
 
 
 def legacy_supporter_key(secret_key, tracking_id, client_address):
@@ -221,7 +222,8 @@ def legacy_supporter_key(secret_key, tracking_id, client_address):
 def access_failure_counters(secret_key, tracking_id, client_address):
     """[(counter id, limit)] a wrong code counts against: this report from this client, and this client on any
     report; the address kept only as a keyed hash."""
-    digest = keyed_hash(secret_key, "access failures", f"access-failure:{client_address or 'unknown'}")
+    client = counted_address(client_address) or "unknown"
+    digest = keyed_hash(secret_key, "access failures", f"access-failure:{client}")
     return [(f"{tracking_id}:{digest}", ACCESS_FAILURE_LIMIT), (f"client:{digest}", ACCESS_CLIENT_FAILURE_LIMIT)]
 
 
