@@ -90,7 +90,8 @@ def canonical_key(bucket, key):
 def counter_id(secret_key, bucket, key):
     """`<bucket>:<HMAC-SHA256 of the key>`: the counter's id, so no phone number, address or API key is
     kept in clear (a plain hash of a phone number is reversed by trying them all)."""
-    return f"{bucket}:{keyed_hash(secret_key, 'rate-limit counters', f'rate-limit:{bucket}:{canonical_key(bucket, key)}')}"
+    digest = keyed_hash(secret_key, "rate-limit counters", f"rate-limit:{bucket}:{canonical_key(bucket, key)}")
+    return f"{bucket}:{digest}"
 
 
 def refusal(limit, hits, window_started_at, at, window):

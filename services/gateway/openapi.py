@@ -233,7 +233,8 @@ def _attachment_paths():
             "post": _operation(
                 "upload_attachments", "reports", "Attach files (photos, PDF, video) to an open report",
                 {201: _answer(schemas.AttachmentsAddedSchema, "Stored")},
-                (400, 401, 403, 404, 409, 413, 415, 429, 503), security=VIEWERS[1:], parameters=[report_id, PROOF_HEADER],
+                (400, 401, 403, 404, 409, 413, 415, 429, 503), security=VIEWERS[1:],
+                parameters=[report_id, PROOF_HEADER],
                 body={"required": True, "content": {MULTIPART: {"schema": {
                     "type": "object", "required": ["file"], "additionalProperties": False,
                     "properties": {"file": FILES}}}}},
