@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a part of them.
-.PHONY: run test deps test-env test-unit test-integration test-e2e bench bench-pages clean admin evaluate
+.PHONY: run test deps test-env test-unit test-integration test-e2e bench bench-pages bench-downloads clean admin evaluate
 
 PYTEST := .venv/bin/python -m pytest
 
@@ -60,6 +60,10 @@ bench: deps
 # The web pages with 100k reports in a store of its own (var/bench/), on a stack of its own: no `make run` needed.
 bench-pages: deps
 	.venv/bin/python -m bench.pages $(BENCH_ARGS)
+
+# What public attachment downloads cost the gateway (memory, a trivial GET meanwhile), on a stack of its own.
+bench-downloads: deps
+	.venv/bin/python -m bench.downloads $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .venv-store .pytest_cache
