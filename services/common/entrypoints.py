@@ -13,11 +13,18 @@ import logging
 from nameko import rpc as nameko_rpc
 
 from services.common.caller import BROKER_USER
+from services.common.errors import LaporError
 
 log = logging.getLogger(__name__)
 
 
 class Rpc(nameko_rpc.Rpc):
+    def __init__(self, **kwargs):
+        # A LaporError is a refusal the caller gets as it is (403, 404, 400…), not a fault: logged as a warning, and
+        # without its traceback (services/common/logs.py).
+        kwargs.setdefault("expected_exceptions", LaporError)
+        super().__init__(**kwargs)
+
     def unpack_message_headers(self, message):
         """The caller's context, and under BROKER_USER the request's broker-validated `user_id` (absent without one);
         set after the headers, so a header of that name never counts (services/common/caller.py)."""
