@@ -68,10 +68,15 @@ def test_the_worker_says_when_there_is_not_enough_to_train_on(monkeypatch):
     assert training.main() == training.NOT_ENOUGH_EXAMPLES
 
 
-def test_a_failing_training_process_is_an_error_not_a_hang(triage_api, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", "")
-    monkeypatch.setattr("services.routing.dependencies.sys.executable", "/bin/false")
-    with pytest.raises(TrainingFailed, match="exited with 1"):
+def test_a_failing_training_process_is_an_error_not_a_hang(triage_api, monkeypatch, tmp_path):
+    # A process that fails once it has its request. (It was /bin/false, which exits before the request is written:
+    # once, at the end of a full CI run, that fit waited out pytest's 300 s; never reproduced alone or under load.)
+    script = tmp_path / "failing_python"
+    script.write_text("#!/bin/sh\ncat >/dev/null\necho 'ModuleNotFoundError: no sklearn' >&2\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setattr("services.routing.dependencies.sys.executable", str(script))
+    monkeypatch.setattr("services.routing.dependencies.TRAINING_TIMEOUT_SECONDS", 60)
+    with pytest.raises(TrainingFailed, match="exited with 1: ModuleNotFoundError: no sklearn"):
         triage_api.fit([])
 
 
