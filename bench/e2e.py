@@ -37,6 +37,12 @@ def parse_args(argv=None):
     parser.add_argument("--management-url", default=None,
                         help="RabbitMQ management API (default: http://<amqp host>:15672)")
     parser.add_argument("--baseline-messages", type=int, default=5000)
+    parser.add_argument("--mongo-uri", default="mongodb://127.0.0.1:27017/",
+                        help="the store LAPOR runs on, for the raw store baseline (make run's nx-27017)")
+    parser.add_argument("--store-clients", type=int, default=8, help="clients of the raw store baseline")
+    parser.add_argument("--store-seconds", type=float, default=5.0, help="length of the raw store baseline")
+    parser.add_argument("--no-costs", action="store_true",
+                        help="skip the per-report costs (store operations, messages, RPCs) and the store baseline")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
@@ -408,12 +414,70 @@ def baseline_lines(baseline):
     ]
 
 
-def render_text(http, baseline):
-    return "\n".join(http_lines(http) + (baseline_lines(baseline) if baseline else []))
+def cost_lines(costs):
+    if not costs:
+        return []
+    if "error" in costs:
+        return ["Cost per report", f"  failed: {costs['error']}"]
+    per = costs["per_report"]
+
+    def number(value, digits=1):
+        return "n/a" if value is None else f"{value:,.{digits}f}"
+
+    by_service = ", ".join(f"{name} {value:.1f}" for name, value in sorted(per["store_by_service"].items()))
+    lines = [
+        "Cost per report (all services, from their /metrics and the vhost's message stats)",
+        f"  {'store operations':<22} {number(per['store_per_report'])} ({by_service})",
+        f"  {'broker messages':<22} {number(per['messages_per_report'])} (published into the vhost)",
+        f"  {'RPCs':<22} {number(per['rpc_per_report'])}",
+    ]
+    missing = sorted(set(per["store_missing"]) | set(per["rpc_missing"]))
+    if missing:
+        lines.append(f"  not counted (no /metrics answer): {', '.join(missing)}")
+    lines += [
+        f"Raw store baseline ({costs['store_clients']} clients, insert + find + $set)",
+        f"  {'store operations':<22} {rate(costs['store_ops_rate'], 'ops/s')}",
+        "Ceilings at these costs",
+        f"  {'store-bound':<22} {rate(costs['ceilings']['store_bound'], 'reports/s')}",
+        f"  {'broker-bound':<22} {rate(costs['ceilings']['broker_bound'], 'reports/s')}"
+        " (confirmed publishes/s of the raw broker baseline ÷ messages per report)",
+    ]
+    lower = [value for value in costs["ceilings"].values() if value]
+    if lower and costs.get("achieved"):
+        lines.append(f"  {'achieved':<22} {rate(costs['achieved'], 'reports/s')} = "
+                     f"{costs['achieved'] / min(lower):.0%} of the lower ceiling")
+    return lines
+
+
+def render_text(http, baseline, costs=None):
+    return "\n".join(http_lines(http) + (baseline_lines(baseline) if baseline else []) + cost_lines(costs))
+
+
+def measure_costs(args, counters, http, baseline):
+    """Per-report costs from the counters read before the run, the store baseline and both ceilings."""
+    from bench import costs as cost_model
+    try:
+        reports = max(http["disposed"], 1)
+        per_report = counters.per_report(reports)
+        store_rate = cost_model.store_baseline(args.mongo_uri, args.store_clients, args.store_seconds)
+    except Exception as exc:  # noqa: BLE001 - keep the figures already measured; say why these are missing
+        return {"error": repr(exc)}
+    publish_rate = (baseline or {}).get("publish_confirmed_rate")
+    return {"per_report": per_report, "store_ops_rate": store_rate, "store_clients": args.store_clients,
+            "ceilings": cost_model.ceilings(per_report, store_rate, publish_rate),
+            "achieved": http.get("e2e_throughput")}
+
+
+def cost_counters(args):
+    from bench import costs as cost_model
+    _, _, auth, mgmt = broker_settings(args.amqp_uri, args.management_url)
+    vhost = unquote(urlsplit(args.amqp_uri).path[1:]) or "/"
+    return cost_model.Costs(cost_model.default_metrics_urls(), mgmt, auth, vhost)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    counters = None if args.no_costs else cost_counters(args)
     http = run_http(args.url, args.reports, args.concurrency)
     baseline = None
     if args.baseline_messages > 0:
@@ -422,10 +486,11 @@ def main(argv=None):
         except (requests.RequestException, pika.exceptions.AMQPError) as exc:
             # Keep the HTTP figures already measured; say why the baseline is missing.
             baseline = {"messages": args.baseline_messages, "error": repr(exc)}
+    costs = None if counters is None else measure_costs(args, counters, http, baseline)
     if args.json:
-        print(json.dumps({"http": http, "baseline": baseline}, ensure_ascii=False))
+        print(json.dumps({"http": http, "baseline": baseline, "costs": costs}, ensure_ascii=False))
     else:
-        print(render_text(http, baseline))
+        print(render_text(http, baseline, costs))
     return 0
 
 

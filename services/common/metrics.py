@@ -8,6 +8,7 @@ import time
 import weakref
 
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
 
 from services.common.errors import LaporError, Unavailable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -62,6 +63,9 @@ class Metrics(DependencyProvider):
             registry=self.registry,
         )
 
+        # Issue 15, "RPCs per report": every RPC request this service served (make bench sums them).
+        self.rpcs_served = self.metric(Counter, "lapor_rpc_served", "RPC requests served", ("service", "method"))
+
     def metric(self, kind, name, documentation, labelnames):
         if name not in self._metrics:
             self._metrics[name] = kind(name, documentation, labelnames, registry=self.registry)
@@ -75,6 +79,8 @@ class Metrics(DependencyProvider):
         entrypoint = worker_ctx.entrypoint.method_name
         outcome = _outcome(exc_info)
         self.calls.labels(self.service_name, entrypoint, outcome).inc()
+        if isinstance(worker_ctx.entrypoint, Rpc):
+            self.rpcs_served.labels(self.service_name, entrypoint).inc()
         if started is not None:
             self.latency.labels(self.service_name, entrypoint).observe(time.perf_counter() - started)
 

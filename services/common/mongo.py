@@ -15,6 +15,8 @@ from pymongo.errors import PyMongoError
 
 from services.common.errors import Unavailable
 from services.common.ledger import EventLedger
+from services.common.metrics import Metrics
+from services.common.store_metrics import StoreOperations, StoreOperationsCollector
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,9 @@ def client_options(uri):
     return {key: value for key, value in CLIENT_DEFAULTS.items() if key.lower() not in given}
 
 
-def make_client(uri):
-    return MongoClient(uri, tz_aware=True, document_class=StoreDocument, **client_options(uri))
+def make_client(uri, listeners=()):
+    return MongoClient(uri, tz_aware=True, document_class=StoreDocument, event_listeners=list(listeners),
+                       **client_options(uri))
 
 
 def database_name(config, base_name):
@@ -95,9 +98,22 @@ class MongoStore(DependencyProvider):
     def setup(self):
         config = self.container.config
         uri = config.get("MONGO_URI") or os.environ.get("LAPOR_MONGO_URI", "mongodb://127.0.0.1:27017")
-        self.client = make_client(uri)
+        self.operations = StoreOperations()  # every command counted (services/common/store_metrics.py)
+        self.client = make_client(uri, listeners=(self.operations,))
         self.repository = self.repository_cls(self.client[database_name(config, self.base_name)])
         self.repository.ensure_indexes()
+
+    def start(self):
+        """Every provider is set up by now: the counts go on the container's /metrics."""
+        metrics = next((d for d in self.container.dependencies if isinstance(d, Metrics)), None)
+        if metrics is not None:
+            metrics.registry.register(StoreOperationsCollector(self.container.service_name, self.operations))
+
+    def worker_setup(self, worker_ctx):
+        self.operations.enter(worker_ctx.entrypoint)
+
+    def worker_teardown(self, worker_ctx):
+        self.operations.leave()
 
     def stop(self):
         if self.client is not None:
