@@ -12,21 +12,16 @@ with a `--mib` MiB video, then measures the gateway process:
     make bench-downloads BENCH_ARGS="--mib 24 --concurrency 12"
 """
 import argparse
-import shutil
 import struct
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
 
 from bench.e2e import summarize
-from devstack import launcher
-from devstack.rabbit import Management
-from devstack.store import StoreServer
+from bench.stack import own_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
@@ -136,29 +131,8 @@ def measure(url, pid, args, log):
 
 def main(argv=None):
     args = parse_args(argv)
-    log = print
-    data_dir = ROOT / "var" / "bench" / "downloads-store"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    store = StoreServer(data_dir, launcher.free_port()).start()
-    management, vhost = Management(), f"lapor_bench_{uuid.uuid4().hex[:8]}"
-    management.create_vhost(vhost)
-    settings = launcher.StackSettings(
-        amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}", mongo_uri=store.uri, secret_key="bench-secret",
-        pii_key=Fernet.generate_key().decode(), ports={name: launcher.free_port() for name in launcher.SERVICES},
-        extra_env={"LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_RATE_LIMIT_READS_PER_MINUTE": "0"})
-    processes = None
-    try:
-        launcher.prepare(settings, log=lambda message: None)
-        processes = launcher.ProcessStack(settings, data_dir / "logs").start()
-        launcher.wait_until_healthy(settings, timeout=180, process_alive=processes.all_alive)
-        measure(settings.gateway_url, processes.processes["gateway"].pid, args, log)
-    finally:
-        if processes:
-            processes.stop()
-        store.stop()
-        management.delete_vhost(vhost)
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with own_stack("downloads-store", keep=args.keep) as (settings, processes):
+        measure(settings.gateway_url, processes.processes["gateway"].pid, args, print)
 
 
 if __name__ == "__main__":

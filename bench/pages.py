@@ -11,19 +11,16 @@ p50/p95/max of the next `--repeat` requests.
 import argparse
 import random
 import re
-import shutil
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
 
 from bench.e2e import summarize
+from bench.stack import own_stack
 from devstack import launcher
-from devstack.rabbit import Management
-from devstack.store import StoreServer
 from services.common.mongo import open_repository
 from services.common.tracking_ids import FIRST_SEQUENCE_NUMBER, make_tracking_id
 from services.routing.storage import RoutingRepository
@@ -189,31 +186,15 @@ def measure(url, tracking_id, repeat, log):
 def main(argv=None):
     args = parse_args(argv)
     log = print
-    data_dir = ROOT / "var" / "bench" / "pages-store"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    store = StoreServer(data_dir, launcher.free_port()).start()
-    management, vhost = Management(), f"lapor_bench_{uuid.uuid4().hex[:8]}"
-    management.create_vhost(vhost)
-    settings = launcher.StackSettings(
-        amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}", mongo_uri=store.uri, secret_key="bench-secret",
-        pii_key=Fernet.generate_key().decode(), ports={name: launcher.free_port() for name in launcher.SERVICES},
-        extra_env={"LAPOR_RATE_LIMIT_IP_PER_HOUR": "0", "LAPOR_RATE_LIMIT_READS_PER_MINUTE": "0"})
-    processes = None
-    try:
-        launcher.prepare(settings, log=lambda message: None)
+    seeded = {}
+
+    def seed_store(settings):
         launcher.seed_demo(settings, PASSWORD, log=lambda message: None)
-        tracking_id = seed(settings, args.reports, args.days, log)
-        processes = launcher.ProcessStack(settings, data_dir / "logs").start()
-        launcher.wait_until_healthy(settings, timeout=180, process_alive=processes.all_alive)
+        seeded["tracking_id"] = seed(settings, args.reports, args.days, log)
+
+    with own_stack("pages-store", keep=args.keep, before_start=seed_store) as (settings, _):
         log(f"stack up; {args.reports:,} reports; each page fetched once cold, then {args.repeat} times")
-        measure(settings.gateway_url, tracking_id, args.repeat, log)
-    finally:
-        if processes:
-            processes.stop()
-        store.stop()
-        management.delete_vhost(vhost)
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        measure(settings.gateway_url, seeded["tracking_id"], args.repeat, log)
 
 
 if __name__ == "__main__":
