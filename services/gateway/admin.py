@@ -22,10 +22,10 @@ import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
 
-from kombu.utils.url import maybe_sanitize_url  # noqa: E402
 from marshmallow import ValidationError  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
+from services.common.cli import not_answering  # noqa: E402
 from services.common.events import now  # noqa: E402
 from services.common.mongo import open_repository  # noqa: E402
 from services.gateway import accounts  # noqa: E402
@@ -205,7 +205,7 @@ def main(argv=None, environ=None, stdin=None, out=None):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except PyMongoError as exc:
-        print(f"error: the store at {maybe_sanitize_url(uri)} does not answer ({exc.__class__.__name__}); "
+        print(f"error: {not_answering('store', uri, exc)}; "
               "is `make run` up? (or set LAPOR_MONGO_URI)", file=sys.stderr)
         return 1
     finally:

@@ -22,11 +22,11 @@ import warnings
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # before nameko imports eventlet
 
 from kombu.exceptions import OperationalError  # noqa: E402
-from kombu.utils.url import maybe_sanitize_url  # noqa: E402
 from nameko.exceptions import RpcTimeout, UnknownService  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
 from services.common.caller import StampedCluster  # noqa: E402
+from services.common.cli import not_answering  # noqa: E402
 from services.common.dead_letters import EVENT_TYPES, OUTCOME_FAILED, STATES  # noqa: E402
 from services.common.errors import LaporError  # noqa: E402
 from services.common.events import now  # noqa: E402
@@ -166,7 +166,7 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
         print(f"error ({exc.code}): {exc}{'; ' + problems if problems else ''}", file=sys.stderr)
         return 1
     except PyMongoError as exc:
-        print(f"error: the store at {maybe_sanitize_url(mongo_uri)} does not answer ({exc.__class__.__name__}), "
+        print(f"error: {not_answering('store', mongo_uri, exc)}, "
               "so nothing was replayed (every replay is audited); is `make run` up? (or set LAPOR_MONGO_URI)",
               file=sys.stderr)
         return 1
@@ -175,7 +175,7 @@ def main(argv=None, environ=None, out=None, cluster_factory=None, login=None):
               "running?", file=sys.stderr)
         return 1
     except (OSError, OperationalError) as exc:
-        print(f"error: the bus at {maybe_sanitize_url(amqp_uri)} does not answer ({exc.__class__.__name__}); "
+        print(f"error: {not_answering('bus', amqp_uri, exc)}; "
               "is `make run` up? (or set LAPOR_AMQP_URI)", file=sys.stderr)
         return 1
     finally:

@@ -12,9 +12,9 @@ import os
 import sys
 
 from cryptography.fernet import Fernet, InvalidToken
-from kombu.utils.url import maybe_sanitize_url
 from pymongo.errors import PyMongoError
 
+from services.common.cli import not_answering
 from services.common.mongo import open_repository
 from services.common.secret_files import SecretFileError, resolve_secret_files
 from services.common.secrets import pii_cipher
@@ -69,7 +69,7 @@ def main(argv=None, environ=None, out=None):
         client, repository = open_repository(IntakeRepository, uri, "lapor_intake", environ.get("LAPOR_DB_PREFIX", ""))
         counts = rotate(repository, cipher, Fernet(keys[0].encode()))
     except PyMongoError as exc:
-        print(f"error: the store at {maybe_sanitize_url(uri)} does not answer ({exc.__class__.__name__}); "
+        print(f"error: {not_answering('store', uri, exc)}; "
               "nothing more was changed; run it again", file=sys.stderr)
         return 1
     finally:
