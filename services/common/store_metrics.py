@@ -57,9 +57,6 @@ class StoreOperations(monitoring.CommandListener):
     def failed(self, event):
         pass
 
-    def total(self):
-        return sum(self.counts.values())
-
 
 class StoreOperationsCollector:
     """The listener's counts as a Prometheus counter family, read at scrape time."""
